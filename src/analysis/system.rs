@@ -1,0 +1,300 @@
+//! The MNA system of one circuit: devices, equation numbering, the fixed sparse pattern,
+//! the LU solver, state history, and the Newton–Raphson loop every analysis uses.
+
+use std::collections::HashMap;
+
+use crate::circuit::{Circuit, Method, Options};
+use crate::devices::{self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval};
+use crate::linalg::{Assembler, LinearSolver, PatternBuilder, SolveError, SparseLu};
+use crate::results::Stats;
+
+/// Conductance (S) that pins a node to a `.nodeset` / `.ic` value during the operating point.
+const PIN_CONDUCTANCE: f64 = 1e10;
+
+/// Why Newton failed at one point.
+#[derive(Debug, Clone)]
+pub enum NewtonFailure {
+    /// Iteration limit reached; the unknowns with the largest last update.
+    NoConvergence { worst: Vec<(String, f64)> },
+    /// The matrix was singular.
+    Singular,
+}
+
+/// Parameters of one Newton solve.
+pub struct NewtonParams {
+    pub mode: Mode,
+    pub time: f64,
+    pub max_iter: usize,
+    pub srcfact: f64,
+    /// Extra conductance to ground on every node (gmin stepping).
+    pub diag_gmin: f64,
+    /// Node pins (equation, value) active for the whole solve (`.ic` in the operating point).
+    pub pins: Vec<(usize, f64)>,
+}
+
+/// The assembled MNA system.
+pub struct System {
+    pub devices: Vec<Box<dyn Device>>,
+    pub n_eq: usize,
+    pub n_nodes: usize,
+    /// Names of equations: node names, then `<elem>#branch` / internal nodes.
+    pub eq_names: Vec<String>,
+    /// Branch equation of every element that defines one (V, L, E, H), by name.
+    pub branches: HashMap<String, usize>,
+    /// True for equations whose unknown is a current (tolerance abstol instead of vntol).
+    pub is_current: Vec<bool>,
+    asm: Assembler,
+    solver: Box<dyn LinearSolver>,
+    mat_buf: Vec<f64>,
+    rhs_buf: Vec<f64>,
+    values: Vec<f64>,
+    rhs: Vec<f64>,
+    /// Present solution by equation (x[0] = 0).
+    pub x: Vec<f64>,
+    /// states[0] = present point, states[1..4] = accepted history.
+    pub states: [Vec<f64>; 4],
+    pub integ: Integrator,
+    pub options: Options,
+    pub tstep: f64,
+    pub tstop: f64,
+    pub uic: bool,
+    pub stats: Stats,
+    nonlinear: bool,
+}
+
+impl System {
+    /// Number devices' unknowns, build the pattern and analyse it symbolically (once).
+    pub fn new(circuit: &Circuit) -> Result<System, String> {
+        let mut devices = devices::build(circuit)?;
+        let mut pattern = PatternBuilder::new();
+        let mut eq_names = circuit.nodes.clone();
+        if eq_names.is_empty() {
+            eq_names.push("0".into());
+        }
+        let n_nodes = eq_names.len();
+        let mut branches = HashMap::new();
+        let empty = HashMap::new();
+        let mut n_eq = n_nodes;
+        let mut n_states = 0;
+        {
+            let mut s = Setup {
+                n_eq,
+                n_states,
+                pattern: &mut pattern,
+                eq_names: &mut eq_names,
+                branches: &empty,
+            };
+            for d in devices.iter_mut() {
+                if let Some(br) = d.setup_equations(&mut s) {
+                    branches.insert(d.name().to_string(), br);
+                }
+            }
+            n_eq = s.n_eq;
+            n_states = s.n_states;
+        }
+        {
+            let mut s = Setup {
+                n_eq,
+                n_states,
+                pattern: &mut pattern,
+                eq_names: &mut eq_names,
+                branches: &branches,
+            };
+            for d in devices.iter_mut() {
+                d.setup_slots(&mut s)?;
+            }
+            n_eq = s.n_eq;
+            n_states = s.n_states;
+        }
+        let is_current = eq_names.iter().map(|n| n.ends_with("#branch")).collect();
+        let nonlinear = devices.iter().any(|d| d.is_nonlinear());
+        let mat_slots = pattern.mat_slot_count();
+        let rhs_slots = pattern.rhs_slot_count();
+        let asm = pattern.finish(n_eq);
+        let solver = SparseLu::new(&asm).map_err(|e| e.to_string())?;
+        let mut integ = Integrator { method: circuit.options.method, ..Default::default() };
+        if circuit.options.maxord < 2 {
+            integ.method = Method::Gear;
+        }
+        Ok(System {
+            devices,
+            n_eq,
+            n_nodes,
+            eq_names,
+            branches,
+            is_current,
+            values: vec![0.0; asm.nnz()],
+            rhs: vec![0.0; asm.n],
+            mat_buf: vec![0.0; mat_slots],
+            rhs_buf: vec![0.0; rhs_slots],
+            asm,
+            solver: Box::new(solver),
+            x: vec![0.0; n_eq],
+            states: std::array::from_fn(|_| vec![0.0; n_states]),
+            integ,
+            options: circuit.options.clone(),
+            tstep: 0.0,
+            tstop: 0.0,
+            uic: false,
+            stats: Stats::default(),
+            nonlinear,
+        })
+    }
+
+    /// Number of unknowns (matrix dimension).
+    pub fn unknowns(&self) -> usize {
+        self.asm.n
+    }
+    /// Nonzeros of the MNA matrix pattern.
+    pub fn nnz(&self) -> usize {
+        self.asm.nnz()
+    }
+
+    /// Evaluate all devices at `x` into the stamp buffers and gather them.
+    fn load(&mut self, p: &NewtonParams, init: InitPhase, uic_start: bool) -> usize {
+        self.mat_buf.fill(0.0);
+        self.rhs_buf.fill(0.0);
+        let [s0, s1, s2, s3] = &mut self.states;
+        let mut ctx = LoadCtx {
+            x: &self.x,
+            mat: &mut self.mat_buf,
+            rhs: &mut self.rhs_buf,
+            state0: s0,
+            hist: [s1, s2, s3],
+            mode: p.mode,
+            init,
+            integ: &self.integ,
+            time: p.time,
+            tstep: self.tstep,
+            tstop: self.tstop,
+            srcfact: p.srcfact,
+            gmin: self.options.gmin,
+            temp_k: self.options.temp_k,
+            uic: self.uic,
+            uic_start,
+            noncon: 0,
+        };
+        for d in &self.devices {
+            d.load(&mut ctx);
+        }
+        let noncon = ctx.noncon;
+        self.asm.gather(&self.mat_buf, &self.rhs_buf, &mut self.values, &mut self.rhs);
+        if p.diag_gmin > 0.0 {
+            let nodes: Vec<usize> = (0..self.n_nodes.saturating_sub(1)).collect();
+            self.asm.add_diagonal_at(&mut self.values, &nodes, p.diag_gmin);
+        }
+        for &(eq, v) in &p.pins {
+            if eq > 0 {
+                self.asm.add_diagonal_at(&mut self.values, &[eq - 1], PIN_CONDUCTANCE);
+                self.rhs[eq - 1] += PIN_CONDUCTANCE * v;
+            }
+        }
+        noncon
+    }
+
+    /// Only set device states at the t = 0 point of a UIC transient (nothing is solved).
+    pub fn init_uic_states(&mut self) {
+        let p = NewtonParams {
+            mode: Mode::Tran,
+            time: 0.0,
+            max_iter: 0,
+            srcfact: 1.0,
+            diag_gmin: 0.0,
+            pins: Vec::new(),
+        };
+        self.load(&p, InitPhase::Normal, true);
+    }
+
+    /// Newton–Raphson at one point, starting from `self.x`. On success `self.x` and
+    /// `self.states[0]` hold the converged point; returns the iteration count.
+    pub fn newton(&mut self, p: &NewtonParams, mut init: InitPhase) -> Result<usize, NewtonFailure> {
+        let n = self.asm.n;
+        let mut xnew = vec![0.0; n];
+        let mut worst: Vec<(usize, f64)> = Vec::new();
+        let max_iter = p.max_iter.max(1);
+        for iter in 0..max_iter {
+            let noncon = self.load(p, init, false);
+            self.stats.newton_iterations += 1;
+            self.stats.lu_factorizations += 1;
+            match self.solver.factor(&self.values) {
+                Ok(()) => {}
+                Err(SolveError::Singular) | Err(SolveError::Backend(_)) => {
+                    return Err(NewtonFailure::Singular);
+                }
+            }
+            xnew.copy_from_slice(&self.rhs);
+            self.solver.solve(&mut xnew);
+            if xnew.iter().any(|v| !v.is_finite()) {
+                return Err(NewtonFailure::Singular);
+            }
+            // Convergence: every unknown moved less than reltol·|x| + vntol (abstol for currents).
+            worst.clear();
+            let mut converged = true;
+            for k in 0..n {
+                let (old, new) = (self.x[k + 1], xnew[k]);
+                let atol = if self.is_current[k + 1] { self.options.abstol } else { self.options.vntol };
+                let tol = self.options.reltol * old.abs().max(new.abs()) + atol;
+                let d = (new - old).abs();
+                if d > tol {
+                    converged = false;
+                    worst.push((k + 1, d / tol));
+                }
+            }
+            self.x[1..].copy_from_slice(&xnew);
+            let was_init = init == InitPhase::Junction;
+            init = InitPhase::Normal;
+            if !self.nonlinear && iter == 0 {
+                // Linear circuit: one solve is exact; reload once so states match x.
+                self.load(p, InitPhase::Normal, false);
+                return Ok(1);
+            }
+            if converged && noncon == 0 && !was_init && iter > 0 {
+                // Reload so the states (charges, limited voltages) correspond to the final x.
+                self.load(p, InitPhase::Normal, false);
+                return Ok(iter + 1);
+            }
+        }
+        worst.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Err(NewtonFailure::NoConvergence {
+            worst: worst
+                .iter()
+                .take(5)
+                .map(|&(eq, r)| (self.eq_names.get(eq).cloned().unwrap_or_default(), r))
+                .collect(),
+        })
+    }
+
+    /// Shift state history after an accepted time point: states[k] ← states[k−1].
+    pub fn rotate_states(&mut self) {
+        self.states.rotate_right(1);
+        let (first, rest) = self.states.split_at_mut(1);
+        first[0].copy_from_slice(&rest[0]);
+    }
+
+    /// Copy the present state into all history slots (after the operating point).
+    pub fn fill_history(&mut self) {
+        let (first, rest) = self.states.split_at_mut(1);
+        for h in rest.iter_mut() {
+            h.copy_from_slice(&first[0]);
+        }
+    }
+
+    /// Total power (W) delivered by independent sources at the present point.
+    pub fn source_power(&self, at: &SourceEval) -> f64 {
+        self.devices.iter().filter_map(|d| d.source_power(&self.x, at)).sum()
+    }
+
+    /// Residual norm per equation at the present point (for non-convergence reports).
+    pub fn residual_report(&self) -> Vec<(String, f64)> {
+        let x: Vec<f64> = self.x[1..].to_vec();
+        let r = self.asm.residual(&self.values, &x, &self.rhs);
+        let mut v: Vec<(String, f64)> = r
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (self.eq_names.get(k + 1).cloned().unwrap_or_default(), r.abs()))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1));
+        v.truncate(5);
+        v
+    }
+}

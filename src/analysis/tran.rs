@@ -1,0 +1,214 @@
+//! Transient analysis: variable-step trapezoidal (default) or Gear/BDF2 integration with
+//! ngspice's local-truncation-error control, breakpoints at every source corner, and the
+//! same default tolerances.
+
+use super::record::Recorder;
+use super::system::{NewtonParams, System};
+use super::{SimError, op};
+use crate::circuit::Circuit;
+use crate::devices::{InitPhase, Mode, SourceEval, TruncCtx};
+use crate::results::{Plot, VecKind, Vector};
+
+/// `.tran` parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct TranSpec {
+    pub tstep: f64,
+    pub tstop: f64,
+    pub tstart: f64,
+    pub tmax: Option<f64>,
+    pub uic: bool,
+}
+
+/// Result of a transient run: the waveforms and the energy delivered by sources.
+pub struct TranResult {
+    pub plot: Plot,
+    /// ∫ Σ p_source dt over the run (J), trapezoidal over accepted points.
+    pub source_energy_j: f64,
+}
+
+/// Run a transient analysis.
+pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranResult, SimError> {
+    let TranSpec { tstep, tstop, tstart, tmax, uic } = spec;
+    if !(tstep > 0.0 && tstop > 0.0) {
+        return Err(SimError::simple(".tran needs TSTEP > 0 and TSTOP > 0"));
+    }
+    sys.tstep = tstep;
+    sys.tstop = tstop;
+    sys.uic = uic;
+    let max_step = tmax.filter(|t| *t > 0.0).unwrap_or_else(|| tstep.min((tstop - tstart) / 50.0));
+    let delmin = 1e-11 * max_step;
+    let scale = Vector { name: "time".into(), kind: VecKind::Time, data: Vec::new() };
+    let mut rec = Recorder::new(sys, circuit, "Transient Analysis", scale).map_err(SimError::simple)?;
+
+    // Initial point.
+    let ic: Vec<(usize, f64)> = circuit.ic.clone();
+    if uic {
+        sys.x.fill(0.0);
+        for &(n, v) in &ic {
+            sys.x[n] = v;
+        }
+        sys.init_uic_states();
+    } else {
+        op::solve(sys, &ic, &circuit.nodeset)?;
+    }
+    sys.fill_history();
+    let at = |t: f64| SourceEval { mode: Mode::Tran, time: t, tstep, tstop, srcfact: 1.0 };
+    let mut p_prev = sys.source_power(&at(0.0));
+    let mut energy = 0.0;
+    if tstart <= 0.0 {
+        rec.record(sys, 0.0);
+    }
+
+    // Breakpoints: every source corner plus the stop time, sorted.
+    let mut bps = Vec::new();
+    for d in &sys.devices {
+        d.breakpoints(tstep, tstop, &mut bps);
+    }
+    bps.push(tstop);
+    bps.retain(|t| *t > 0.0 && *t <= tstop);
+    bps.sort_by(f64::total_cmp);
+    bps.dedup_by(|a, b| (*a - *b).abs() <= delmin.max(1e-15));
+    let mut next_bp = 0usize;
+
+    let mut time = 0.0;
+    let mut delta = (tstop / 100.0).min(tstep) / 10.0;
+    let mut save_delta = tstop / 50.0;
+    let mut order = 1usize;
+    let max_order = if sys.options.maxord >= 2 { 2 } else { 1 };
+    sys.integ.delta_old = [max_step; 4];
+    let mut first = true;
+    let mut x_prev = sys.x.clone();
+    let mut x_pred = sys.x.clone();
+
+    while time < tstop * (1.0 - 1e-12) {
+        // Breakpoint logic (ngspice dctran.c): after landing on a breakpoint restart at order 1
+        // with a small step; otherwise shorten the step to land exactly on the next one.
+        while next_bp < bps.len() && bps[next_bp] <= time + delmin {
+            next_bp += 1;
+            order = 1;
+            let gap = bps.get(next_bp).map_or(tstop - time, |b| b - time);
+            delta = delta.min(0.1 * save_delta.min(gap));
+            if first {
+                delta /= 10.0;
+            }
+        }
+        delta = delta.min(max_step);
+        if let Some(&bp) = bps.get(next_bp)
+            && time + delta > bp - delmin
+        {
+            save_delta = delta;
+            delta = bp - time;
+        }
+        sys.rotate_states();
+        let accepted = loop {
+            sys.integ.set_step(delta, order);
+            let t_new = time + delta;
+            // Initial guess: linear extrapolation of the last two accepted points.
+            if !first {
+                let r = delta / sys.integ.delta_old[1];
+                for ((p, x), xp) in x_pred.iter_mut().zip(&sys.x).zip(&x_prev) {
+                    *p = x + r * (x - xp);
+                }
+            } else {
+                x_pred.copy_from_slice(&sys.x);
+            }
+            let x_saved = sys.x.clone();
+            sys.x.copy_from_slice(&x_pred);
+            let (s0, s1) = sys.states.split_at_mut(1);
+            s0[0].copy_from_slice(&s1[0]);
+            let params = NewtonParams {
+                mode: Mode::Tran,
+                time: t_new,
+                max_iter: sys.options.itl4,
+                srcfact: 1.0,
+                diag_gmin: 0.0,
+                pins: Vec::new(),
+            };
+            match sys.newton(&params, InitPhase::Normal) {
+                Err(failure) => {
+                    sys.x.copy_from_slice(&x_saved);
+                    sys.stats.rejected_steps += 1;
+                    delta /= 8.0;
+                    order = 1;
+                    if delta < delmin {
+                        let mut e = SimError::from_failure("transient", Some(t_new), &failure, sys);
+                        e.message.push_str(" (timestep too small)");
+                        break Err((e, x_saved));
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+            }
+            if first {
+                break Ok((t_new, delta, x_saved));
+            }
+            let mut new_delta = truncation(sys);
+            if new_delta > 0.9 * delta {
+                if order == 1 && max_order > 1 {
+                    sys.integ.order = 2;
+                    let d2 = truncation(sys);
+                    sys.integ.order = 1;
+                    if d2 > 1.05 * new_delta {
+                        order = 2;
+                        new_delta = d2;
+                    }
+                }
+                let next = new_delta.min(2.0 * delta);
+                break Ok((t_new, next, x_saved));
+            }
+            sys.x.copy_from_slice(&x_saved);
+            sys.stats.rejected_steps += 1;
+            delta = new_delta;
+            if delta < delmin {
+                let e = SimError {
+                    message: format!(
+                        "transient at t = {}: timestep too small (truncation error control)",
+                        super::fmt_time(t_new)
+                    ),
+                    help: "the circuit has a discontinuity or a very stiff element; try smaller \
+                           tmax, method=gear, or larger trtol/reltol"
+                        .into(),
+                    worst: Vec::new(),
+                    time: Some(t_new),
+                    plots: Vec::new(),
+                };
+                break Err((e, x_saved));
+            }
+        };
+        match accepted {
+            Ok((t_new, next_delta, x_before)) => {
+                x_prev = x_before;
+                sys.integ.accept();
+                sys.stats.accepted_steps += 1;
+                let p_now = sys.source_power(&at(t_new));
+                energy += 0.5 * (p_now + p_prev) * (t_new - time);
+                p_prev = p_now;
+                time = t_new;
+                if time >= tstart {
+                    rec.record(sys, time);
+                }
+                delta = next_delta;
+                first = false;
+            }
+            Err((mut e, _)) => {
+                e.plots.push(rec.finish());
+                return Err(e);
+            }
+        }
+    }
+    Ok(TranResult { plot: rec.finish(), source_energy_j: energy })
+}
+
+/// Smallest step allowed by all devices' truncation error (ngspice CKTtrunc).
+fn truncation(sys: &System) -> f64 {
+    let o = &sys.options;
+    let ctx = TruncCtx {
+        integ: &sys.integ,
+        states: [&sys.states[0], &sys.states[1], &sys.states[2], &sys.states[3]],
+        reltol: o.reltol,
+        abstol: o.abstol,
+        chgtol: o.chgtol,
+        trtol: o.trtol,
+    };
+    sys.devices.iter().map(|d| d.truncate(&ctx)).fold(f64::INFINITY, f64::min)
+}

@@ -1,0 +1,291 @@
+//! Element models: how each element kind allocates unknowns and stamps into MNA.
+//!
+//! Owns the [`Device`] trait and the contexts devices see. A device never touches the CSC
+//! layout or the solver: during [`Device::setup`] it asks [`Setup`] for equation indices
+//! (branch currents, internal nodes), state slots (charges and their currents for
+//! integration) and stamp slots; during [`Device::load`] it writes the linearised companion
+//! model at the present Newton iterate into its own slots of [`LoadCtx`].
+//!
+//! Sign convention (SPICE): we solve `J·x = b` for the full unknown vector each Newton
+//! iteration, where a nonlinear branch current `i(v)` is linearised as
+//! `i ≈ g·v + (i0 − g·v0)`: `g` goes into the matrix, `−(i0 − g·v0)` into the
+//! right-hand side of the node the current leaves.
+
+use std::collections::HashMap;
+
+use crate::circuit::{Circuit, ElementKind, Method};
+use crate::linalg::PatternBuilder;
+
+pub mod controlled;
+pub mod diode;
+pub mod integrate;
+pub mod mosfet;
+pub mod mtj;
+pub mod mtj_element;
+pub mod passive;
+pub mod sources;
+pub mod waveform;
+
+pub use integrate::Integrator;
+
+/// What the analysis is doing when it asks devices to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// DC operating point or DC sweep: capacitors open, inductors shorted.
+    Dc,
+    /// Transient time point.
+    Tran,
+}
+
+/// Newton initialisation phase (ngspice's MODEINIT* flags, reduced to what we need).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitPhase {
+    /// First DC iteration: junctions start at their critical / `off` voltages, not `x`.
+    Junction,
+    /// Ordinary iteration: use `x`, with voltage limiting against the previous iteration.
+    Normal,
+}
+
+/// Where independent sources are evaluated: DC value or waveform at `time`.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceEval {
+    pub mode: Mode,
+    pub time: f64,
+    pub tstep: f64,
+    pub tstop: f64,
+    pub srcfact: f64,
+}
+
+impl SourceEval {
+    pub fn value(&self, w: &crate::circuit::Waveform) -> f64 {
+        let v = match self.mode {
+            Mode::Dc => w.dc,
+            Mode::Tran => waveform::value(w, self.time, self.tstep, self.tstop),
+        };
+        v * self.srcfact
+    }
+}
+
+/// Equation/state/slot allocation during setup.
+pub struct Setup<'a> {
+    /// Number of equations so far (ground + nodes + branches + internal nodes).
+    pub n_eq: usize,
+    pub n_states: usize,
+    pub pattern: &'a mut PatternBuilder,
+    /// Names of allocated equations (for output and diagnostics), index = equation.
+    pub eq_names: &'a mut Vec<String>,
+    /// Branch-current equation of every voltage-defined element by lowercase name,
+    /// filled in the first setup pass; current-controlled sources read it in the second.
+    pub branches: &'a HashMap<String, usize>,
+}
+
+impl Setup<'_> {
+    /// Allocate a new equation (branch current or internal node) named `name`.
+    pub fn new_equation(&mut self, name: String) -> usize {
+        self.eq_names.push(name);
+        self.n_eq += 1;
+        self.n_eq - 1
+    }
+    /// Allocate `count` consecutive state slots; returns the first.
+    pub fn states(&mut self, count: usize) -> usize {
+        self.n_states += count;
+        self.n_states - count
+    }
+    /// Matrix stamp slot for (row, col) equations.
+    pub fn slot(&mut self, row: usize, col: usize) -> usize {
+        self.pattern.slot(row, col)
+    }
+    /// Right-hand-side slot for equation `row`.
+    pub fn rhs(&mut self, row: usize) -> usize {
+        self.pattern.rhs_slot(row)
+    }
+    /// The four slots of a conductance between `a` and `b`: (aa, bb, ab, ba).
+    pub fn conductance_slots(&mut self, a: usize, b: usize) -> [usize; 4] {
+        [self.slot(a, a), self.slot(b, b), self.slot(a, b), self.slot(b, a)]
+    }
+}
+
+/// Everything a device needs to stamp one Newton iteration.
+pub struct LoadCtx<'a> {
+    /// Present Newton iterate by equation index (`x[0]` = 0 is ground).
+    pub x: &'a [f64],
+    /// Matrix stamp buffer by slot.
+    pub mat: &'a mut [f64],
+    /// Right-hand-side stamp buffer by slot.
+    pub rhs: &'a mut [f64],
+    /// States at the present time point (written by devices: charges, currents, limited
+    /// junction voltages).
+    pub state0: &'a mut [f64],
+    /// States at the previous accepted time points: `hist[0]` one step back, then two, three.
+    pub hist: [&'a [f64]; 3],
+    pub mode: Mode,
+    pub init: InitPhase,
+    /// Integration coefficients for the present step (transient only).
+    pub integ: &'a Integrator,
+    /// Simulation time (s) of the point being solved.
+    pub time: f64,
+    /// `.tran` step and stop time: resolve source defaults (PULSE rise time = tstep, ...).
+    pub tstep: f64,
+    pub tstop: f64,
+    /// Source scale factor for source stepping (1 normally).
+    pub srcfact: f64,
+    /// Minimum conductance (S) placed across junctions.
+    pub gmin: f64,
+    /// Circuit temperature (K).
+    pub temp_k: f64,
+    /// Transient started with UIC: capacitors/inductors take their `ic=` at t = 0.
+    pub uic: bool,
+    /// This is the t = 0 point of a UIC transient (no operating point was solved).
+    pub uic_start: bool,
+    /// Devices increment this when they limited a junction voltage (not converged yet).
+    pub noncon: usize,
+}
+
+impl LoadCtx<'_> {
+    pub fn source_eval(&self) -> SourceEval {
+        SourceEval {
+            mode: self.mode,
+            time: self.time,
+            tstep: self.tstep,
+            tstop: self.tstop,
+            srcfact: self.srcfact,
+        }
+    }
+    /// Voltage between two equations at the present iterate.
+    #[inline]
+    pub fn v(&self, a: usize, b: usize) -> f64 {
+        self.x[a] - self.x[b]
+    }
+    /// Add a conductance `g` between the nodes of `slots` (from [`Setup::conductance_slots`]).
+    #[inline]
+    pub fn stamp_g(&mut self, slots: &[usize; 4], g: f64) {
+        self.mat[slots[0]] += g;
+        self.mat[slots[1]] += g;
+        self.mat[slots[2]] -= g;
+        self.mat[slots[3]] -= g;
+    }
+    /// A current `i` flowing from node `a` through the device to node `b`, as the rhs sees
+    /// it: it leaves `a` (rhs −i) and enters `b` (rhs +i).
+    #[inline]
+    pub fn stamp_i(&mut self, rhs_a: usize, rhs_b: usize, i: f64) {
+        self.rhs[rhs_a] -= i;
+        self.rhs[rhs_b] += i;
+    }
+    /// Integrate the charge in `state0[q]` (history in `state1`...), writing its current
+    /// into `state0[q + 1]`; returns (current, d current / d charge). Transient only.
+    #[inline]
+    pub fn integrate(&mut self, q: usize) -> (f64, f64) {
+        self.integ.integrate(self.state0, &self.hist, q)
+    }
+}
+
+/// Local-truncation-error context (after a converged time point).
+pub struct TruncCtx<'a> {
+    pub integ: &'a Integrator,
+    /// States at the new point (`[0]`) and the three accepted points before it.
+    pub states: [&'a [f64]; 4],
+    pub reltol: f64,
+    pub abstol: f64,
+    pub chgtol: f64,
+    pub trtol: f64,
+}
+
+/// One element model instance.
+pub trait Device: Send + Sync {
+    /// Lowercase element name.
+    fn name(&self) -> &str;
+    /// First setup pass: allocate branch equations and internal nodes. Return the branch
+    /// equation if this element defines one that `i(name)` and F/H sources refer to.
+    fn setup_equations(&mut self, s: &mut Setup) -> Option<usize>;
+    /// Second setup pass: allocate states and stamp slots (all branches now known).
+    fn setup_slots(&mut self, s: &mut Setup) -> Result<(), String>;
+    /// Stamp the linearised model at `ctx.x`.
+    fn load(&self, ctx: &mut LoadCtx);
+    /// Largest next step (s) the local truncation error of this device allows.
+    fn truncate(&self, _ctx: &TruncCtx) -> f64 {
+        f64::INFINITY
+    }
+    /// Source corners in `[0, tstop]` the time stepper must land on.
+    fn breakpoints(&self, _tstep: f64, _tstop: f64, _out: &mut Vec<f64>) {}
+    /// Does this device need Newton iterations (nonlinear)?
+    fn is_nonlinear(&self) -> bool {
+        false
+    }
+    /// Set a swept DC value (V and I sources only).
+    fn set_dc(&mut self, _value: f64) -> bool {
+        false
+    }
+    /// Present DC value (V and I sources only).
+    fn dc_value(&self) -> Option<f64> {
+        None
+    }
+    /// Extra saved quantities (name like `temp`, value) computed from the converged point.
+    fn quantities(&self, _x: &[f64], _state0: &[f64]) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+    /// Instantaneous power (W) *delivered to the circuit* by this element if it is an
+    /// independent source, used by energy accounting; `None` for everything else.
+    fn source_power(&self, _x: &[f64], _at: &SourceEval) -> Option<f64> {
+        None
+    }
+}
+
+/// Build one device per element of the circuit.
+pub fn build(circuit: &Circuit) -> Result<Vec<Box<dyn Device>>, String> {
+    let mut out: Vec<Box<dyn Device>> = Vec::with_capacity(circuit.elements.len());
+    for el in &circuit.elements {
+        let name = el.name.clone();
+        let dev: Box<dyn Device> = match &el.kind {
+            ElementKind::Resistor { a, b, r } => Box::new(passive::Resistor::new(name, *a, *b, *r)),
+            ElementKind::Capacitor { a, b, c, ic } => {
+                Box::new(passive::Capacitor::new(name, *a, *b, *c, *ic))
+            }
+            ElementKind::Inductor { a, b, l, ic } => {
+                Box::new(passive::Inductor::new(name, *a, *b, *l, *ic))
+            }
+            ElementKind::VSource { p, n, wave } => {
+                Box::new(sources::VSource::new(name, *p, *n, wave.clone()))
+            }
+            ElementKind::ISource { p, n, wave } => {
+                Box::new(sources::ISource::new(name, *p, *n, wave.clone()))
+            }
+            ElementKind::Vcvs { p, n, cp, cn, gain } => {
+                Box::new(controlled::Vcvs::new(name, *p, *n, *cp, *cn, *gain))
+            }
+            ElementKind::Vccs { p, n, cp, cn, gm } => {
+                Box::new(controlled::Vccs::new(name, *p, *n, *cp, *cn, *gm))
+            }
+            ElementKind::Cccs { p, n, vctrl, gain } => {
+                Box::new(controlled::Cccs::new(name, *p, *n, vctrl.clone(), *gain))
+            }
+            ElementKind::Ccvs { p, n, vctrl, r } => {
+                Box::new(controlled::Ccvs::new(name, *p, *n, vctrl.clone(), *r))
+            }
+            ElementKind::Diode { a, c, model, area, off } => {
+                let m = circuit.models.get(model).ok_or_else(|| format!("{name}: unknown model {model}"))?;
+                Box::new(diode::Diode::new(name, *a, *c, m, *area, *off)?)
+            }
+            ElementKind::Mosfet { d, g, s, b, model, w, l, ad, as_, pd, ps, m, off } => {
+                let card =
+                    circuit.models.get(model).ok_or_else(|| format!("{name}: unknown model {model}"))?;
+                let geom = mosfet::Geometry { w: *w, l: *l, ad: *ad, as_: *as_, pd: *pd, ps: *ps, m: *m };
+                Box::new(mosfet::Mosfet::new(name, *d, *g, *s, *b, card, geom, *off)?)
+            }
+            ElementKind::Mtj { free, reference, model, params } => {
+                let card =
+                    circuit.models.get(model).ok_or_else(|| format!("{name}: unknown model {model}"))?;
+                mtj_element::build(name, *free, *reference, card, params, &circuit.options)?
+            }
+        };
+        out.push(dev);
+    }
+    Ok(out)
+}
+
+/// Trapezoidal or Gear, and the order in use.
+pub fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Trapezoidal => "trap",
+        Method::Gear => "gear",
+    }
+}

@@ -1,0 +1,1 @@
+//! MTJ device

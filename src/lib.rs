@@ -1,0 +1,15 @@
+//! mtjsim: a circuit simulator for spintronic neuromorphic hardware.
+//!
+//! Pipeline: netlist text → [`netlist`] (parse, elaborate) → [`circuit::Circuit`] →
+//! [`analysis`] (op, dc, tran over MNA with [`linalg`]) → [`results::Plot`] → [`output`].
+//! See ARCHITECTURE.md for the map.
+
+pub mod analysis;
+pub mod cli;
+pub mod circuit;
+pub mod devices;
+pub mod diag;
+pub mod linalg;
+pub mod netlist;
+pub mod output;
+pub mod results;

@@ -1,0 +1,111 @@
+//! Sparse LU backends behind one trait, so a second backend can be measured against the first.
+
+use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
+use faer::linalg::lu::partial_pivoting::factor::PartialPivLuParams;
+use faer::sparse::linalg::lu::{LuSymbolicParams, NumericLu, SymbolicLu, factorize_symbolic_lu};
+use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
+use faer::{Conj, MatMut, Par, Spec};
+
+use super::Assembler;
+
+/// Why a linear solve failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SolveError {
+    /// The matrix is numerically singular (a floating node, a source loop, a zero pivot).
+    Singular,
+    /// The backend could not allocate or analyse the pattern.
+    Backend(String),
+}
+
+impl std::fmt::Display for SolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SolveError::Singular => f.write_str("singular matrix"),
+            SolveError::Backend(s) => write!(f, "linear solver: {s}"),
+        }
+    }
+}
+
+/// A sparse direct solver for a fixed pattern: analyse once, factor many times.
+pub trait LinearSolver: Send {
+    /// Numeric factorization of the matrix with the pattern given at construction.
+    fn factor(&mut self, values: &[f64]) -> Result<(), SolveError>;
+    /// Solve in place with the last factorization.
+    fn solve(&mut self, rhs: &mut [f64]);
+}
+
+/// faer's sparse LU with the symbolic factorization computed once.
+pub struct SparseLu {
+    n: usize,
+    col_ptr: Vec<usize>,
+    row_idx: Vec<usize>,
+    symbolic: SymbolicLu<usize>,
+    numeric: NumericLu<usize, f64>,
+    factor_mem: MemBuffer,
+    solve_mem: MemBuffer,
+    factored: bool,
+}
+
+impl SparseLu {
+    /// Symbolic analysis of the assembler's pattern.
+    pub fn new(asm: &Assembler) -> Result<Self, SolveError> {
+        let n = asm.n;
+        let col_ptr = asm.col_ptr.clone();
+        let row_idx = asm.row_idx.clone();
+        let sym = SymbolicSparseColMatRef::new_checked(n, n, &col_ptr, None, &row_idx);
+        let symbolic = factorize_symbolic_lu(sym, LuSymbolicParams::default())
+            .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
+        let par = Par::Seq;
+        let factor_req: StackReq = symbolic
+            .factorize_numeric_lu_scratch::<f64>(par, Spec::<PartialPivLuParams, f64>::default());
+        let solve_req: StackReq = symbolic.solve_in_place_scratch::<f64>(1, par);
+        let factor_mem =
+            MemBuffer::try_new(factor_req).map_err(|e| SolveError::Backend(format!("{e:?}")))?;
+        let solve_mem =
+            MemBuffer::try_new(solve_req).map_err(|e| SolveError::Backend(format!("{e:?}")))?;
+        Ok(SparseLu {
+            n,
+            col_ptr,
+            row_idx,
+            symbolic,
+            numeric: NumericLu::new(),
+            factor_mem,
+            solve_mem,
+            factored: false,
+        })
+    }
+}
+
+impl LinearSolver for SparseLu {
+    fn factor(&mut self, values: &[f64]) -> Result<(), SolveError> {
+        self.factored = false;
+        if self.n == 0 {
+            self.factored = true;
+            return Ok(());
+        }
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(SolveError::Singular);
+        }
+        let sym =
+            SymbolicSparseColMatRef::new_checked(self.n, self.n, &self.col_ptr, None, &self.row_idx);
+        let mat = SparseColMatRef::new(sym, values);
+        let stack = MemStack::new(&mut self.factor_mem);
+        self.symbolic
+            .factorize_numeric_lu(&mut self.numeric, mat, Par::Seq, stack, Default::default())
+            .map_err(|_| SolveError::Singular)?;
+        self.factored = true;
+        Ok(())
+    }
+
+    fn solve(&mut self, rhs: &mut [f64]) {
+        if self.n == 0 || !self.factored {
+            return;
+        }
+        // `numeric` was produced from `symbolic` in `factor`, which is all LuRef requires.
+        let lu = faer::sparse::linalg::lu::LuRef::new_unchecked(&self.symbolic, &self.numeric);
+        let stack = MemStack::new(&mut self.solve_mem);
+        let n = self.n;
+        let rhs_mat = MatMut::from_column_major_slice_mut(rhs, n, 1);
+        lu.solve_in_place_with_conj(Conj::No, rhs_mat, Par::Seq, stack);
+    }
+}

@@ -1,0 +1,160 @@
+//! Sparse linear algebra for MNA: a fixed sparsity pattern assembled once, and a sparse LU
+//! whose symbolic analysis (fill-reducing ordering, elimination structure) is computed once
+//! per topology and reused for every Newton iteration and time step.
+//!
+//! Devices never see the CSC layout. During setup each device asks for *stamp slots*
+//! ([`PatternBuilder::slot`]); at load time it writes into its own slots of a flat buffer,
+//! and [`Assembler::gather`] sums the buffer into the CSC values. Because every device owns
+//! disjoint slots, loading can run in parallel without locks.
+
+mod lu;
+
+pub use lu::{LinearSolver, SolveError, SparseLu};
+
+/// Slot 0 of every stamp buffer is the trash slot: stamps that touch ground land there.
+pub const TRASH: usize = 0;
+
+/// Collects the (row, column) positions devices will stamp, in equation indices
+/// (0 = ground, which is not an unknown).
+#[derive(Debug, Default)]
+pub struct PatternBuilder {
+    /// For each matrix slot (index ≥ 1), its (row, col) equation indices.
+    mat_slots: Vec<(u32, u32)>,
+    /// For each right-hand-side slot (index ≥ 1), its equation index.
+    rhs_slots: Vec<u32>,
+}
+
+impl PatternBuilder {
+    pub fn new() -> Self {
+        PatternBuilder { mat_slots: vec![(0, 0)], rhs_slots: vec![0] }
+    }
+
+    /// A matrix slot for entry (row, col); [`TRASH`] if either is ground.
+    pub fn slot(&mut self, row: usize, col: usize) -> usize {
+        if row == 0 || col == 0 {
+            return TRASH;
+        }
+        self.mat_slots.push((row as u32, col as u32));
+        self.mat_slots.len() - 1
+    }
+
+    /// A right-hand-side slot for equation `row`; [`TRASH`] for ground.
+    pub fn rhs_slot(&mut self, row: usize) -> usize {
+        if row == 0 {
+            return TRASH;
+        }
+        self.rhs_slots.push(row as u32);
+        self.rhs_slots.len() - 1
+    }
+
+    pub fn mat_slot_count(&self) -> usize {
+        self.mat_slots.len()
+    }
+    pub fn rhs_slot_count(&self) -> usize {
+        self.rhs_slots.len()
+    }
+
+    /// Build the CSC pattern for `n_eq` equations (ground included, so the matrix is
+    /// `(n_eq-1)²`). The diagonal is always present so gmin can be added anywhere.
+    pub fn finish(self, n_eq: usize) -> Assembler {
+        let n = n_eq.saturating_sub(1);
+        let mut entries: Vec<(u32, u32)> = self
+            .mat_slots
+            .iter()
+            .skip(1)
+            .map(|&(r, c)| (c - 1, r - 1))
+            .chain((0..n as u32).map(|i| (i, i)))
+            .collect();
+        entries.sort_unstable();
+        entries.dedup();
+        let mut col_ptr = vec![0usize; n + 1];
+        let mut row_idx = Vec::with_capacity(entries.len());
+        for &(c, r) in &entries {
+            col_ptr[c as usize + 1] += 1;
+            row_idx.push(r as usize);
+        }
+        for c in 0..n {
+            col_ptr[c + 1] += col_ptr[c];
+        }
+        let position = |r: u32, c: u32| -> u32 {
+            let (c, r) = (c as usize - 1, r as usize - 1);
+            let col = &row_idx[col_ptr[c]..col_ptr[c + 1]];
+            (col_ptr[c] + col.binary_search(&r).expect("entry is in pattern")) as u32
+        };
+        let mat_map: Vec<u32> = self
+            .mat_slots
+            .iter()
+            .map(|&(r, c)| if r == 0 { u32::MAX } else { position(r, c) })
+            .collect();
+        let diag: Vec<u32> = (1..=n as u32).map(|i| position(i, i)).collect();
+        Assembler {
+            n,
+            col_ptr,
+            row_idx,
+            mat_map,
+            rhs_map: self.rhs_slots,
+            diag,
+        }
+    }
+}
+
+/// The fixed CSC pattern and the slot → value maps.
+#[derive(Debug, Clone)]
+pub struct Assembler {
+    /// Number of unknowns (equations minus ground).
+    pub n: usize,
+    pub col_ptr: Vec<usize>,
+    pub row_idx: Vec<usize>,
+    mat_map: Vec<u32>,
+    rhs_map: Vec<u32>,
+    diag: Vec<u32>,
+}
+
+impl Assembler {
+    pub fn nnz(&self) -> usize {
+        self.row_idx.len()
+    }
+    pub fn mat_slots(&self) -> usize {
+        self.mat_map.len()
+    }
+    pub fn rhs_slots(&self) -> usize {
+        self.rhs_map.len()
+    }
+
+    /// Sum stamp buffers into CSC `values` (len nnz) and `rhs` (len n, unknown order).
+    pub fn gather(&self, mat_buf: &[f64], rhs_buf: &[f64], values: &mut [f64], rhs: &mut [f64]) {
+        values.fill(0.0);
+        rhs.fill(0.0);
+        for (slot, &pos) in self.mat_map.iter().enumerate().skip(1) {
+            values[pos as usize] += mat_buf[slot];
+        }
+        for (slot, &eq) in self.rhs_map.iter().enumerate().skip(1) {
+            rhs[eq as usize - 1] += rhs_buf[slot];
+        }
+    }
+
+    /// Add `g` to every diagonal entry (gmin stepping, diagonal regularisation).
+    pub fn add_diagonal(&self, values: &mut [f64], g: f64) {
+        for &d in &self.diag {
+            values[d as usize] += g;
+        }
+    }
+
+    /// Add `g` to the diagonal entries of the given unknowns (0-based unknown indices).
+    pub fn add_diagonal_at(&self, values: &mut [f64], unknowns: &[usize], g: f64) {
+        for &u in unknowns {
+            values[self.diag[u] as usize] += g;
+        }
+    }
+
+    /// Residual `b − A·x` (for diagnostics), with `x` and `b` in unknown order.
+    pub fn residual(&self, values: &[f64], x: &[f64], b: &[f64]) -> Vec<f64> {
+        let mut r = b.to_vec();
+        for c in 0..self.n {
+            for k in self.col_ptr[c]..self.col_ptr[c + 1] {
+                r[self.row_idx[k]] -= values[k] * x[c];
+            }
+        }
+        r
+    }
+}
