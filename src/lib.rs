@@ -9,6 +9,7 @@ pub mod cli;
 pub mod circuit;
 pub mod devices;
 pub mod diag;
+pub mod generate;
 pub mod linalg;
 pub mod netlist;
 pub mod output;

@@ -59,6 +59,9 @@ pub struct System {
     pub tstop: f64,
     pub uic: bool,
     pub stats: Stats,
+    /// Accepted-step counter and attempt within the step (for reproducible noise).
+    pub step_index: u64,
+    pub attempt: u32,
     nonlinear: bool,
 }
 
@@ -137,6 +140,8 @@ impl System {
             tstop: 0.0,
             uic: false,
             stats: Stats::default(),
+            step_index: 0,
+            attempt: 0,
             nonlinear,
         })
     }
@@ -172,6 +177,8 @@ impl System {
             temp_k: self.options.temp_k,
             uic: self.uic,
             uic_start,
+            step_index: self.step_index,
+            attempt: self.attempt,
             noncon: 0,
         };
         for d in &self.devices {
@@ -202,6 +209,9 @@ impl System {
             diag_gmin: 0.0,
             pins: Vec::new(),
         };
+        for d in &self.devices {
+            d.init_unknowns(&mut self.x);
+        }
         self.load(&p, InitPhase::Normal, true);
     }
 
@@ -277,6 +287,19 @@ impl System {
         for h in rest.iter_mut() {
             h.copy_from_slice(&first[0]);
         }
+    }
+
+    /// Let devices project their internal unknowns after an accepted point.
+    pub fn accept_point(&mut self) {
+        let (x, s0) = (&mut self.x, &mut self.states[0]);
+        for d in &self.devices {
+            d.accept(x, s0);
+        }
+    }
+
+    /// Smallest device-imposed maximum step (s).
+    pub fn device_max_step(&self) -> f64 {
+        self.devices.iter().map(|d| d.max_step()).fold(f64::INFINITY, f64::min)
     }
 
     /// Total power (W) delivered by independent sources at the present point.

@@ -99,3 +99,94 @@ fn lc_resonance_frequency() {
     let amp = v[v.len() / 2..].iter().fold(0.0f64, |m, x| m.max(x.abs()));
     assert!((amp - 1.0).abs() < 0.02, "amplitude {amp}");
 }
+
+fn mtj_card(extra: &[(&str, f64)]) -> crate::circuit::Model {
+    let mut params: std::collections::HashMap<String, f64> =
+        [("rth", 1e5), ("cth", 1e-15), ("noise", 0.0)].iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    for (k, v) in extra {
+        params.insert(k.to_string(), *v);
+    }
+    crate::circuit::Model {
+        name: "mtj1".into(),
+        kind: "mtj".into(),
+        params,
+        string_params: Default::default(),
+        span: Span::default(),
+    }
+}
+
+#[test]
+fn mtj_joule_heating_reaches_i2r_rth() {
+    let mut c = circuit(
+        &["a"],
+        vec![
+            ("v1", ElementKind::VSource { p: 1, n: 0, wave: step(0.1) }),
+            (
+                "n1",
+                ElementKind::Mtj { free: 1, reference: 0, model: "mtj1".into(), params: Default::default() },
+            ),
+        ],
+        vec![Analysis::Tran { tstep: 1e-11, tstop: 3e-9, tstart: 0.0, tmax: None, uic: false }],
+    );
+    c.models.insert("mtj1".into(), mtj_card(&[]));
+    c.saves = vec![
+        crate::circuit::OutputRequest::Device("temp".into(), "n1".into()),
+        crate::circuit::OutputRequest::Device("p".into(), "n1".into()),
+        crate::circuit::OutputRequest::Device("mz".into(), "n1".into()),
+    ];
+    let out = simulate(&c).unwrap();
+    let p = &out.plots[0];
+    let temp = *p.get("temp(n1)").unwrap().data.last().unwrap();
+    let pw = *p.get("p(n1)").unwrap().data.last().unwrap();
+    let mz = *p.get("mz(n1)").unwrap().data.last().unwrap();
+    // τ_th = rth·cth = 0.1 ns, so after 3 ns (30 τ) the rise is P·rth to within e^-30.
+    let expected = 300.15 + pw * 1e5;
+    assert!((temp - expected).abs() < 1e-3 * (expected - 300.15), "T = {temp}, expected {expected}");
+    assert!(mz > 0.99, "positive current keeps the P state, mz = {mz}");
+    // Energy delivered by the source equals the Joule heat (the only dissipation).
+    let e_src = out.source_energy_j[0];
+    let (t, pv) = (&p.scale.data, &p.get("p(n1)").unwrap().data);
+    let e_joule: f64 = (1..t.len()).map(|k| 0.5 * (pv[k] + pv[k - 1]) * (t[k] - t[k - 1])).sum();
+    assert!((e_src / e_joule - 1.0).abs() < 5e-3, "source {e_src} J vs joule {e_joule} J");
+}
+
+/// Final mz of an AP-initialised, isothermal, noiseless MTJ driven by a current step of
+/// `ratio`·Ic0 (positive current favours P) for `t_s` seconds.
+fn mtj_final_mz_under_current(ratio: f64, t_s: f64) -> f64 {
+    let card = mtj_card(&[("rth", 0.0), ("cth", 0.0)]);
+    let p = crate::devices::mtj::params::MtjParams::from_model_with_ambient(&card, 300.15).unwrap();
+    let ic0 = crate::devices::mtj::temperature::ic0_a(&p, p.tamb_k, -1.0);
+    let wave = Waveform {
+        dc: 0.0,
+        tran: Some(TranShape::Pwl { points: vec![(0.0, 0.0), (1e-12, ratio * ic0)], repeat: None, td: 0.0 }),
+    };
+    let mut c = circuit(
+        &["a"],
+        vec![
+            // Current flows from node 0 through the source into `a`, then free → ref.
+            ("i1", ElementKind::ISource { p: 0, n: 1, wave }),
+            (
+                "n1",
+                ElementKind::Mtj {
+                    free: 1,
+                    reference: 0,
+                    model: "mtj1".into(),
+                    params: [("state".to_string(), -1.0)].into_iter().collect(),
+                },
+            ),
+        ],
+        vec![Analysis::Tran { tstep: 1e-10, tstop: t_s, tstart: 0.0, tmax: None, uic: false }],
+    );
+    c.models.insert("mtj1".into(), card);
+    c.saves = vec![crate::circuit::OutputRequest::Device("mz".into(), "n1".into())];
+    let out = simulate(&c).unwrap();
+    *out.plots[0].get("mz(n1)").unwrap().data.last().unwrap()
+}
+
+#[test]
+fn mtj_in_circuit_switches_only_above_ic0() {
+    // PHYSICS.md check 3 through the circuit path: the current source drives the MTJ's own
+    // KCL row, and the spin torque sees that current.
+    assert!(mtj_final_mz_under_current(0.95, 50e-9) < -0.9, "must not switch at 0.95 Ic0");
+    assert!(mtj_final_mz_under_current(1.5, 50e-9) > 0.9, "must switch at 1.5 Ic0");
+}

@@ -35,7 +35,10 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
     sys.tstep = tstep;
     sys.tstop = tstop;
     sys.uic = uic;
-    let max_step = tmax.filter(|t| *t > 0.0).unwrap_or_else(|| tstep.min((tstop - tstart) / 50.0));
+    let max_step = tmax
+        .filter(|t| *t > 0.0)
+        .unwrap_or_else(|| tstep.min((tstop - tstart) / 50.0))
+        .min(sys.device_max_step());
     let delmin = 1e-11 * max_step;
     let scale = Vector { name: "time".into(), kind: VecKind::Time, data: Vec::new() };
     let mut rec = Recorder::new(sys, circuit, "Transient Analysis", scale).map_err(SimError::simple)?;
@@ -64,8 +67,9 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
     for d in &sys.devices {
         d.breakpoints(tstep, tstop, &mut bps);
     }
+    bps.push(0.0);
     bps.push(tstop);
-    bps.retain(|t| *t > 0.0 && *t <= tstop);
+    bps.retain(|t| *t >= 0.0 && *t <= tstop);
     bps.sort_by(f64::total_cmp);
     bps.dedup_by(|a, b| (*a - *b).abs() <= delmin.max(1e-15));
     let mut next_bp = 0usize;
@@ -91,6 +95,7 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
             if first {
                 delta /= 10.0;
             }
+            delta = delta.max(2.0 * delmin);
         }
         delta = delta.min(max_step);
         if let Some(&bp) = bps.get(next_bp)
@@ -100,7 +105,10 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
             delta = bp - time;
         }
         sys.rotate_states();
+        sys.step_index += 1;
+        sys.attempt = 0;
         let accepted = loop {
+            sys.attempt += 1;
             sys.integ.set_step(delta, order);
             let t_new = time + delta;
             // Initial guess: linear extrapolation of the last two accepted points.
@@ -142,19 +150,17 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
             if first {
                 break Ok((t_new, delta, x_saved));
             }
-            let mut new_delta = truncation(sys);
+            // ngspice CKTtrunc: the new step is at most twice the present one.
+            let mut new_delta = truncation(sys).min(2.0 * delta);
             if new_delta > 0.9 * delta {
                 if order == 1 && max_order > 1 {
+                    // Try order 2 (as ngspice does); keep it only if it allows a longer step.
                     sys.integ.order = 2;
-                    let d2 = truncation(sys);
+                    new_delta = truncation(sys).min(2.0 * delta);
                     sys.integ.order = 1;
-                    if d2 > 1.05 * new_delta {
-                        order = 2;
-                        new_delta = d2;
-                    }
+                    order = if new_delta <= 1.05 * delta { 1 } else { 2 };
                 }
-                let next = new_delta.min(2.0 * delta);
-                break Ok((t_new, next, x_saved));
+                break Ok((t_new, new_delta, x_saved));
             }
             sys.x.copy_from_slice(&x_saved);
             sys.stats.rejected_steps += 1;
@@ -178,6 +184,7 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
         match accepted {
             Ok((t_new, next_delta, x_before)) => {
                 x_prev = x_before;
+                sys.accept_point();
                 sys.integ.accept();
                 sys.stats.accepted_steps += 1;
                 let p_now = sys.source_power(&at(t_new));

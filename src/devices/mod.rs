@@ -19,6 +19,8 @@ use crate::linalg::PatternBuilder;
 pub mod controlled;
 pub mod diode;
 pub mod integrate;
+pub mod junction;
+pub mod limiting;
 pub mod mosfet;
 pub mod mtj;
 pub mod mtj_element;
@@ -137,6 +139,11 @@ pub struct LoadCtx<'a> {
     pub uic: bool,
     /// This is the t = 0 point of a UIC transient (no operating point was solved).
     pub uic_start: bool,
+    /// Index of the time step being attempted (0 for DC) and of the attempt within it:
+    /// stochastic devices derive their noise from (seed, step, attempt) so runs reproduce
+    /// bit for bit without mutable generator state.
+    pub step_index: u64,
+    pub attempt: u32,
     /// Devices increment this when they limited a junction voltage (not converged yet).
     pub noncon: usize,
 }
@@ -205,6 +212,17 @@ pub trait Device: Send + Sync {
     fn truncate(&self, _ctx: &TruncCtx) -> f64 {
         f64::INFINITY
     }
+    /// Largest time step (s) this device tolerates regardless of truncation error (e.g. a
+    /// fraction of an MTJ's precession period when thermal noise is on).
+    fn max_step(&self) -> f64 {
+        f64::INFINITY
+    }
+    /// Called once per accepted time point with the solution and the device's states, to
+    /// project internal unknowns back onto their constraint (|m| = 1 for an MTJ).
+    fn accept(&self, _x: &mut [f64], _state0: &mut [f64]) {}
+    /// Set internal unknowns (not node voltages) at the start of a UIC transient, where no
+    /// operating point is solved.
+    fn init_unknowns(&self, _x: &mut [f64]) {}
     /// Source corners in `[0, tstop]` the time stepper must land on.
     fn breakpoints(&self, _tstep: f64, _tstop: f64, _out: &mut Vec<f64>) {}
     /// Does this device need Newton iterations (nonlinear)?

@@ -1,6 +1,30 @@
-//! Level-1 MOSFET (placeholder until the model lands).
-use super::{Device, LoadCtx, Setup};
+//! Level-1 MOSFET (Shichman–Hodges), ngspice `mos1`: square-law drain current with channel
+//! length modulation and body effect, source/drain interchange for `vds < 0`, bulk–drain
+//! and bulk–source junction diodes with depletion charges, Meyer gate capacitances plus
+//! overlap capacitances, optional drain/source series resistances on internal nodes, the
+//! `m` multiplier and ngspice's temperature laws.
+//!
+//! The load follows `mos1load.c` line by line where it matters for the waveforms:
+//! voltages are internal "n-type" quantities (`type·v`), limited with `DEVfetlim`,
+//! `DEVlimvds` and `DEVpnjlim`; the Meyer capacitances are half-capacitances from
+//! `DEVqmeyer` summed with the previous time point's (ngspice's averaging) and turned into
+//! incremental charges; `gmin` is added across both junctions.
+
+use std::sync::OnceLock;
+
+use super::junction::{
+    self, CHARGE, CTOK, Depletion, EPS0, KOVERQ, MAX_EXP_ARG, REFTEMP, egfet, pbfact,
+};
+use super::limiting::{fetlim, limvds, pnjlim};
+use super::{Device, InitPhase, LoadCtx, Mode, Setup, TruncCtx};
 use crate::circuit::Model;
+
+/// Relative / absolute tolerances of the device current-convergence test (ngspice defaults).
+const CONV_RELTOL: f64 = 1e-3;
+const CONV_ABSTOL: f64 = 1e-12;
+
+/// Default channel length and width when the instance gives none (ngspice `defl`/`defw`).
+const DEFAULT_LW: f64 = 100e-6;
 
 /// Instance geometry (m, m²) and multiplier.
 #[derive(Debug, Clone, Copy)]
@@ -14,24 +38,795 @@ pub struct Geometry {
     pub m: f64,
 }
 
-pub struct Mosfet {
-    name: String,
+/// Model parameters after ngspice's defaulting and `mos1temp.c` model preprocessing.
+#[derive(Debug, Clone)]
+struct Params {
+    /// +1 NMOS, −1 PMOS.
+    typ: f64,
+    vto: f64,
+    kp: f64,
+    gamma: f64,
+    phi: f64,
+    lambda: f64,
+    rd: f64,
+    rs: f64,
+    rsh: f64,
+    cbd: Option<f64>,
+    cbs: Option<f64>,
+    is: f64,
+    js: f64,
+    pb: f64,
+    cj: Option<f64>,
+    mj: f64,
+    cjsw: Option<f64>,
+    mjsw: f64,
+    fc: f64,
+    cgso: f64,
+    cgdo: f64,
+    cgbo: f64,
+    /// Oxide capacitance per area (F/m²), 0 without TOX.
+    cox: f64,
+    ld: f64,
+    tnom: f64,
 }
-impl Mosfet {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(name: String, _d: usize, _g: usize, _s: usize, _b: usize, _m: &Model, _geom: Geometry, _off: bool) -> Result<Self, String> {
-        Err(format!("{name}: mosfet not yet implemented"))
+
+impl Params {
+    fn from_model(name: &str, model: &Model) -> Result<Self, String> {
+        let p = |k: &str| model.params.get(k).copied();
+        let first = |keys: &[&str]| keys.iter().find_map(|k| p(k));
+        let mname = &model.name;
+        let typ = match model.kind.as_str() {
+            "nmos" => 1.0,
+            "pmos" => -1.0,
+            k => {
+                return Err(format!(
+                    "{name}: model {mname} is a {k} model, not nmos/pmos"
+                ));
+            }
+        };
+        let level = p("level").unwrap_or(1.0);
+        if level != 1.0 {
+            return Err(format!(
+                "{name}: MOSFET model {mname} level {level} is not supported (level 1 only)"
+            ));
+        }
+        let tnom = p("tnom").unwrap_or(27.0) + CTOK;
+        let mut par = Params {
+            typ,
+            vto: first(&["vto", "vt0"]).unwrap_or(0.0),
+            kp: p("kp").unwrap_or(2e-5),
+            gamma: p("gamma").unwrap_or(0.0),
+            phi: p("phi").unwrap_or(0.6),
+            lambda: p("lambda").unwrap_or(0.0),
+            rd: p("rd").unwrap_or(0.0),
+            rs: p("rs").unwrap_or(0.0),
+            rsh: p("rsh").unwrap_or(0.0),
+            cbd: p("cbd"),
+            cbs: p("cbs"),
+            is: p("is").unwrap_or(1e-14),
+            js: p("js").unwrap_or(0.0),
+            pb: p("pb").unwrap_or(0.8),
+            cj: p("cj"),
+            mj: p("mj").unwrap_or(0.5),
+            cjsw: p("cjsw"),
+            mjsw: p("mjsw").unwrap_or(0.5),
+            fc: p("fc").unwrap_or(0.5),
+            cgso: p("cgso").unwrap_or(0.0),
+            cgdo: p("cgdo").unwrap_or(0.0),
+            cgbo: p("cgbo").unwrap_or(0.0),
+            cox: 0.0,
+            ld: p("ld").unwrap_or(0.0),
+            tnom,
+        };
+        // Process parameters (mos1temp.c): only with a nonzero oxide thickness.
+        if let Some(tox) = p("tox").filter(|t| *t != 0.0) {
+            if !(tox > 0.0) {
+                return Err(format!(
+                    "{name}: MOSFET model {mname}: TOX must be positive"
+                ));
+            }
+            par.cox = 3.9 * EPS0 / tox;
+            if p("kp").is_none() {
+                let uo = first(&["uo", "u0"]).unwrap_or(600.0);
+                par.kp = uo * par.cox * 1e-4;
+            }
+            if let Some(nsub) = p("nsub") {
+                if nsub * 1e6 > 1.45e16 {
+                    let vtnom = tnom * KOVERQ;
+                    let egfet1 = egfet(tnom);
+                    if p("phi").is_none() {
+                        par.phi = (2.0 * vtnom * (nsub * 1e6 / 1.45e16).ln()).max(0.1);
+                    }
+                    let fermis = typ * 0.5 * par.phi;
+                    let tpg = p("tpg").unwrap_or(1.0);
+                    let mut wkfng = 3.2;
+                    if tpg != 0.0 {
+                        let fermig = typ * tpg * 0.5 * egfet1;
+                        wkfng = 3.25 + 0.5 * egfet1 - fermig;
+                    }
+                    let wkfngs = wkfng - (3.25 + 0.5 * egfet1 + fermis);
+                    if p("gamma").is_none() {
+                        par.gamma = (2.0 * 11.70 * EPS0 * CHARGE * nsub * 1e6).sqrt() / par.cox;
+                    }
+                    if first(&["vto", "vt0"]).is_none() {
+                        let nss = p("nss").unwrap_or(0.0);
+                        let vfb = wkfngs - nss * 1e4 * CHARGE / par.cox;
+                        par.vto = vfb + typ * (par.gamma * par.phi.sqrt() + par.phi);
+                    }
+                } else {
+                    return Err(format!("{name}: MOSFET model {mname}: NSUB < ni"));
+                }
+            }
+        }
+        if !(par.phi > 0.0) {
+            return Err(format!(
+                "{name}: MOSFET model {mname}: PHI must be positive"
+            ));
+        }
+        if !(par.pb > 0.0) || !(0.0..1.0).contains(&par.fc) || !(par.mj < 1.0) || !(par.mjsw < 1.0)
+        {
+            return Err(format!(
+                "{name}: MOSFET model {mname} needs PB > 0, 0 ≤ FC < 1, MJ < 1 and MJSW < 1"
+            ));
+        }
+        if par.rd < 0.0 || par.rs < 0.0 || par.rsh < 0.0 {
+            return Err(format!(
+                "{name}: MOSFET model {mname}: RD, RS and RSH must not be negative"
+            ));
+        }
+        Ok(par)
     }
 }
+
+/// Temperature- and geometry-dependent instance quantities (ngspice `MOS1temp`).
+#[derive(Debug, Clone, Copy)]
+struct Temp {
+    temp: f64,
+    vt: f64,
+    /// Transconductance parameter KP at temperature.
+    tkp: f64,
+    tphi: f64,
+    tvbi: f64,
+    tvto: f64,
+    drain_sat: f64,
+    source_sat: f64,
+    drain_vcrit: f64,
+    source_vcrit: f64,
+    /// Bulk–drain / bulk–source depletion charges: bottom and sidewall.
+    bd: [Depletion; 2],
+    bs: [Depletion; 2],
+    /// Drain / source series conductances (0 = none).
+    gdrain: f64,
+    gsource: f64,
+}
+
+/// M: level-1 MOSFET.
+pub struct Mosfet {
+    name: String,
+    d: usize,
+    g: usize,
+    s: usize,
+    b: usize,
+    /// Internal drain / source nodes (equal to `d` / `s` without series resistance).
+    dp: usize,
+    sp: usize,
+    geom: Geometry,
+    leff: f64,
+    off: bool,
+    par: Params,
+    cache: OnceLock<Temp>,
+    state: usize,
+    slots: [usize; 22],
+    /// rhs of g, b, dp, sp.
+    rhs: [usize; 4],
+}
+
+// State layout (offsets from `state`). Charges are followed by their currents.
+const VBD: usize = 0;
+const VBS: usize = 1;
+const VGS: usize = 2;
+const VDS: usize = 3;
+const CAPGS: usize = 4;
+const QGS: usize = 5;
+const CAPGD: usize = 7;
+const QGD: usize = 8;
+const CAPGB: usize = 10;
+const QGB: usize = 11;
+const QBD: usize = 13;
+const QBS: usize = 15;
+const VON: usize = 17;
+const VDSAT: usize = 18;
+const MODE: usize = 19;
+const CD: usize = 20;
+const CBS: usize = 21;
+const CBD: usize = 22;
+const GM: usize = 23;
+const GDS: usize = 24;
+const GMBS: usize = 25;
+const GBD: usize = 26;
+const GBS: usize = 27;
+const N_STATES: usize = 28;
+
+// Matrix slot indices.
+const DD: usize = 0;
+const GG: usize = 1;
+const SS: usize = 2;
+const BB: usize = 3;
+const DPDP: usize = 4;
+const SPSP: usize = 5;
+const DDP: usize = 6;
+const GB: usize = 7;
+const GDP: usize = 8;
+const GSP: usize = 9;
+const SSP: usize = 10;
+const BDP: usize = 11;
+const BSP: usize = 12;
+const DPSP: usize = 13;
+const DPD: usize = 14;
+const BG: usize = 15;
+const DPG: usize = 16;
+const SPG: usize = 17;
+const SPS: usize = 18;
+const DPB: usize = 19;
+const SPB: usize = 20;
+const SPDP: usize = 21;
+
+impl Mosfet {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: String,
+        d: usize,
+        g: usize,
+        s: usize,
+        b: usize,
+        m: &Model,
+        geom: Geometry,
+        off: bool,
+    ) -> Result<Self, String> {
+        let par = Params::from_model(&name, m)?;
+        let mut geom = geom;
+        if !(geom.w > 0.0) {
+            geom.w = DEFAULT_LW;
+        }
+        if !(geom.l > 0.0) {
+            geom.l = DEFAULT_LW;
+        }
+        if !(geom.m > 0.0) {
+            geom.m = 1.0;
+        }
+        if geom.ad < 0.0 || geom.as_ < 0.0 || geom.pd < 0.0 || geom.ps < 0.0 {
+            return Err(format!("{name}: AD, AS, PD and PS must not be negative"));
+        }
+        let leff = geom.l - 2.0 * par.ld;
+        if !(leff > 0.0) {
+            return Err(format!(
+                "{name}: effective channel length L − 2·LD = {leff:e} m is not positive"
+            ));
+        }
+        Ok(Mosfet {
+            name,
+            d,
+            g,
+            s,
+            b,
+            dp: d,
+            sp: s,
+            geom,
+            leff,
+            off,
+            par,
+            cache: OnceLock::new(),
+            state: 0,
+            slots: [0; 22],
+            rhs: [0; 4],
+        })
+    }
+
+    fn drain_conductance(&self) -> f64 {
+        let m = self.geom.m;
+        if self.par.rd != 0.0 {
+            m / self.par.rd
+        } else if self.par.rsh != 0.0 {
+            // NRD defaults to one square.
+            m / self.par.rsh
+        } else {
+            0.0
+        }
+    }
+
+    fn source_conductance(&self) -> f64 {
+        let m = self.geom.m;
+        if self.par.rs != 0.0 {
+            m / self.par.rs
+        } else if self.par.rsh != 0.0 {
+            m / self.par.rsh
+        } else {
+            0.0
+        }
+    }
+
+    /// Temperature-dependent parameters at `t` (cached for the first temperature seen).
+    fn temp(&self, t: f64) -> Temp {
+        let cached = self.cache.get_or_init(|| self.compute_temp(t));
+        if cached.temp == t {
+            *cached
+        } else {
+            self.compute_temp(t)
+        }
+    }
+
+    fn compute_temp(&self, t: f64) -> Temp {
+        let p = &self.par;
+        let gm = &self.geom;
+        let tnom = p.tnom;
+        let vt = t * KOVERQ;
+        let vtnom = tnom * KOVERQ;
+        let ratio = t / tnom;
+        let fact1 = tnom / REFTEMP;
+        let fact2 = t / REFTEMP;
+        let eg = egfet(t);
+        let eg1 = egfet(tnom);
+        let tkp = p.kp / (ratio * ratio.sqrt());
+        let phio = (p.phi - pbfact(tnom)) / fact1;
+        let tphi = fact2 * phio + pbfact(t);
+        let tvbi = p.vto - p.typ * (p.gamma * p.phi.sqrt())
+            + 0.5 * (eg1 - eg)
+            + p.typ * 0.5 * (tphi - p.phi);
+        let tvto = tvbi + p.typ * p.gamma * tphi.sqrt();
+        let sat_fact = (-eg / vt + eg1 / vtnom).exp();
+        let tsat = p.is * sat_fact;
+        let tsatdens = p.js * sat_fact;
+        // Junction potential and capacitance temperature laws (one potential, PB).
+        let (pbo, gmaold) = junction::pb_nominal(p.pb, tnom);
+        let tpb = junction::pb_at(pbo, t);
+        let f_bot = junction::cap_factor(pbo, gmaold, tpb, p.mj, tnom, t);
+        let f_side = junction::cap_factor(pbo, gmaold, tpb, p.mjsw, tnom, t);
+        let (drain_sat, source_sat, drain_vcrit, source_vcrit);
+        if tsatdens == 0.0 || gm.ad == 0.0 || gm.as_ == 0.0 {
+            drain_sat = gm.m * tsat;
+            source_sat = drain_sat;
+            drain_vcrit = vt * (vt / (std::f64::consts::SQRT_2 * gm.m * tsat)).ln();
+            source_vcrit = drain_vcrit;
+        } else {
+            drain_sat = tsatdens * gm.m * gm.ad;
+            source_sat = tsatdens * gm.m * gm.as_;
+            drain_vcrit = vt * (vt / (std::f64::consts::SQRT_2 * drain_sat)).ln();
+            source_vcrit = vt * (vt / (std::f64::consts::SQRT_2 * source_sat)).ln();
+        }
+        let bottom = |given: Option<f64>, area: f64| -> f64 {
+            match (given, p.cj) {
+                (Some(c), _) => c * f_bot * gm.m,
+                (None, Some(cj)) => cj * f_bot * gm.m * area,
+                (None, None) => 0.0,
+            }
+        };
+        let side = |perim: f64| p.cjsw.map_or(0.0, |c| c * f_side * perim * gm.m);
+        let dep = |cz: f64, mj: f64| Depletion::new(cz, tpb, mj, p.fc);
+        Temp {
+            temp: t,
+            vt,
+            tkp,
+            tphi,
+            tvbi,
+            tvto,
+            drain_sat,
+            source_sat,
+            drain_vcrit,
+            source_vcrit,
+            bd: [dep(bottom(p.cbd, gm.ad), p.mj), dep(side(gm.pd), p.mjsw)],
+            bs: [dep(bottom(p.cbs, gm.as_), p.mj), dep(side(gm.ps), p.mjsw)],
+            gdrain: self.drain_conductance(),
+            gsource: self.source_conductance(),
+        }
+    }
+}
+
+/// Meyer's gate capacitances (ngspice `DEVqmeyer`): returns half of the voltage-dependent
+/// (gs, gd, gb) capacitances; the caller adds the previous time point's halves.
+fn qmeyer(vgs: f64, vgd: f64, von: f64, vdsat: f64, phi: f64, cox: f64) -> (f64, f64, f64) {
+    const MAGIC_VDS: f64 = 0.025;
+    let vgst = vgs - von;
+    let vdsat = vdsat.max(MAGIC_VDS);
+    if vgst <= -phi {
+        (0.0, 0.0, cox / 2.0)
+    } else if vgst <= -phi / 2.0 {
+        (0.0, 0.0, -vgst * cox / (2.0 * phi))
+    } else if vgst <= 0.0 {
+        let capgb = -vgst * cox / (2.0 * phi);
+        let capgs = vgst * cox / (1.5 * phi) + cox / 3.0;
+        let vds = vgs - vgd;
+        if vds >= vdsat {
+            (capgs, 0.0, capgb)
+        } else {
+            let vddif = 2.0 * vdsat - vds;
+            let vddif1 = vdsat - vds;
+            let vddif2 = vddif * vddif;
+            (
+                capgs * (1.0 - vddif1 * vddif1 / vddif2),
+                capgs * (1.0 - vdsat * vdsat / vddif2),
+                capgb,
+            )
+        }
+    } else {
+        let vds = vgs - vgd;
+        if vdsat <= vds {
+            (cox / 3.0, 0.0, 0.0)
+        } else {
+            let vddif = 2.0 * vdsat - vds;
+            let vddif1 = vdsat - vds;
+            let vddif2 = vddif * vddif;
+            (
+                cox * (1.0 - vddif1 * vddif1 / vddif2) / 3.0,
+                cox * (1.0 - vdsat * vdsat / vddif2) / 3.0,
+                0.0,
+            )
+        }
+    }
+}
+
+/// Junction diode current and conductance of a MOS bulk junction (with `gmin`).
+#[inline]
+fn bulk_diode(v: f64, isat: f64, vt: f64, gmin: f64) -> (f64, f64) {
+    if v <= -3.0 * vt {
+        (gmin * v - isat, gmin)
+    } else {
+        let ev = (v / vt).min(MAX_EXP_ARG).exp();
+        (isat * (ev - 1.0) + gmin * v, isat * ev / vt + gmin)
+    }
+}
+
+/// Shichman–Hodges drain current in normal mode (`vds ≥ 0` after interchange).
+/// Returns `[cdrain, gm, gds, gmbs, von, vdsat]` for internal voltages `vgs`, `vds`, `vbs`.
+fn drain_current(tp: &Temp, p: &Params, beta: f64, vgs: f64, vds: f64, vbs: f64) -> [f64; 6] {
+    let (typ, gamma, lambda) = (p.typ, p.gamma, p.lambda);
+    let sarg = if vbs <= 0.0 {
+        (tp.tphi - vbs).sqrt()
+    } else {
+        let s = tp.tphi.sqrt();
+        (s - vbs / (s + s)).max(0.0)
+    };
+    let von = tp.tvbi * typ + gamma * sarg;
+    let vgst = vgs - von;
+    let vdsat = vgst.max(0.0);
+    let arg = if sarg <= 0.0 {
+        0.0
+    } else {
+        gamma / (sarg + sarg)
+    };
+    if vgst <= 0.0 {
+        return [0.0, 0.0, 0.0, 0.0, von, vdsat];
+    }
+    let betap = beta * (1.0 + lambda * vds);
+    if vgst <= vds {
+        // Saturation.
+        let gm = betap * vgst;
+        [
+            betap * vgst * vgst * 0.5,
+            gm,
+            lambda * beta * vgst * vgst * 0.5,
+            gm * arg,
+            von,
+            vdsat,
+        ]
+    } else {
+        // Linear region.
+        let gm = betap * vds;
+        let cdrain = betap * vds * (vgst - 0.5 * vds);
+        let gds = betap * (vgst - vds) + lambda * beta * vds * (vgst - 0.5 * vds);
+        [cdrain, gm, gds, gm * arg, von, vdsat]
+    }
+}
+
 impl Device for Mosfet {
     fn name(&self) -> &str {
         &self.name
     }
-    fn setup_equations(&mut self, _s: &mut Setup) -> Option<usize> {
+
+    fn setup_equations(&mut self, s: &mut Setup) -> Option<usize> {
+        if self.par.rd != 0.0 || self.par.rsh != 0.0 {
+            self.dp = s.new_equation(format!("{}#drain", self.name));
+        }
+        if self.par.rs != 0.0 || self.par.rsh != 0.0 {
+            self.sp = s.new_equation(format!("{}#source", self.name));
+        }
         None
     }
-    fn setup_slots(&mut self, _s: &mut Setup) -> Result<(), String> {
+
+    fn setup_slots(&mut self, s: &mut Setup) -> Result<(), String> {
+        let (d, g, sn, b, dp, sp) = (self.d, self.g, self.s, self.b, self.dp, self.sp);
+        self.state = s.states(N_STATES);
+        let pairs = [
+            (d, d),
+            (g, g),
+            (sn, sn),
+            (b, b),
+            (dp, dp),
+            (sp, sp),
+            (d, dp),
+            (g, b),
+            (g, dp),
+            (g, sp),
+            (sn, sp),
+            (b, dp),
+            (b, sp),
+            (dp, sp),
+            (dp, d),
+            (b, g),
+            (dp, g),
+            (sp, g),
+            (sp, sn),
+            (dp, b),
+            (sp, b),
+            (sp, dp),
+        ];
+        for (slot, (r, c)) in self.slots.iter_mut().zip(pairs) {
+            *slot = s.slot(r, c);
+        }
+        self.rhs = [s.rhs(g), s.rhs(b), s.rhs(dp), s.rhs(sp)];
         Ok(())
     }
-    fn load(&self, _ctx: &mut LoadCtx) {}
+
+    fn load(&self, ctx: &mut LoadCtx) {
+        let tp = self.temp(ctx.temp_k);
+        let p = &self.par;
+        let typ = p.typ;
+        let st = self.state;
+        let geom = &self.geom;
+        let vt = tp.vt;
+        let ovl_gs = p.cgso * geom.m * geom.w;
+        let ovl_gd = p.cgdo * geom.m * geom.w;
+        let ovl_gb = p.cgbo * geom.m * self.leff;
+        let beta = tp.tkp * geom.m * geom.w / self.leff;
+        let oxide_cap = p.cox * self.leff * geom.m * geom.w;
+
+        let mut check = true;
+        let (mut vbs, mut vgs, mut vds);
+        if ctx.init == InitPhase::Junction {
+            if self.off {
+                (vbs, vgs, vds) = (0.0, 0.0, 0.0);
+            } else {
+                (vbs, vgs, vds) = (-1.0, typ * tp.tvto, 0.0);
+            }
+        } else {
+            let s0: [f64; N_STATES] = ctx.state0[st..st + N_STATES]
+                .try_into()
+                .expect("state block");
+            vbs = typ * ctx.v(self.b, self.sp);
+            vgs = typ * ctx.v(self.g, self.sp);
+            vds = typ * ctx.v(self.dp, self.sp);
+            let mut vbd = vbs - vds;
+            let mut vgd = vgs - vds;
+            let vgdo = s0[VGS] - s0[VDS];
+            let delvbs = vbs - s0[VBS];
+            let delvbd = vbd - s0[VBD];
+            let delvgs = vgs - s0[VGS];
+            let delvds = vds - s0[VDS];
+            let delvgd = vgd - vgdo;
+            // Current convergence test of the previous evaluation (MOS1convTest).
+            let cdhat = if s0[MODE] >= 0.0 {
+                s0[CD] - s0[GBD] * delvbd + s0[GMBS] * delvbs + s0[GM] * delvgs + s0[GDS] * delvds
+            } else {
+                s0[CD] - (s0[GBD] - s0[GMBS]) * delvbd - s0[GM] * delvgd + s0[GDS] * delvds
+            };
+            let cbhat = s0[CBS] + s0[CBD] + s0[GBD] * delvbd + s0[GBS] * delvbs;
+            let cb = s0[CBS] + s0[CBD];
+            if (cdhat - s0[CD]).abs() >= CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL
+                || (cbhat - cb).abs() > CONV_RELTOL * cbhat.abs().max(cb.abs()) + CONV_ABSTOL
+            {
+                ctx.noncon += 1;
+            }
+            if ctx.uic_start {
+                check = false;
+            } else {
+                let von = s0[VON];
+                if s0[VDS] >= 0.0 {
+                    vgs = fetlim(vgs, s0[VGS], von);
+                    vds = vgs - vgd;
+                    vds = limvds(vds, s0[VDS]);
+                } else {
+                    vgd = fetlim(vgd, vgdo, von);
+                    vds = vgs - vgd;
+                    vds = -limvds(-vds, -s0[VDS]);
+                    vgs = vgd + vds;
+                }
+                if vds >= 0.0 {
+                    let (v, lim) = pnjlim(vbs, s0[VBS], vt, tp.source_vcrit);
+                    vbs = v;
+                    check = lim;
+                } else {
+                    let (v, lim) = pnjlim(vbd, s0[VBD], vt, tp.drain_vcrit);
+                    vbd = v;
+                    check = lim;
+                    vbs = vbd + vds;
+                }
+            }
+        }
+        let vbd = vbs - vds;
+        let vgd = vgs - vds;
+        let vgb = vgs - vbs;
+
+        // Bulk junction diodes.
+        let (mut cbs, mut gbs) = bulk_diode(vbs, tp.source_sat, vt, ctx.gmin);
+        let (mut cbd, mut gbd) = bulk_diode(vbd, tp.drain_sat, vt, ctx.gmin);
+
+        // Drain current, with source/drain interchange for vds < 0.
+        let mode = if vds >= 0.0 { 1.0 } else { -1.0 };
+        let [cdrain, gm, gds, gmbs, von, vdsat] = if mode > 0.0 {
+            drain_current(&tp, p, beta, vgs, vds, vbs)
+        } else {
+            drain_current(&tp, p, beta, vgd, -vds, vbd)
+        };
+        let mut cd = mode * cdrain - cbd;
+
+        // Bulk junction depletion charges.
+        let (qbs0, cbs0) = tp.bs[0].eval(vbs);
+        let (qbs1, cbs1) = tp.bs[1].eval(vbs);
+        let (qbd0, cbd0) = tp.bd[0].eval(vbd);
+        let (qbd1, cbd1) = tp.bd[1].eval(vbd);
+        let (capbs, capbd) = (cbs0 + cbs1, cbd0 + cbd1);
+        ctx.state0[st + QBS] = qbs0 + qbs1;
+        ctx.state0[st + QBD] = qbd0 + qbd1;
+        let tran = ctx.mode == Mode::Tran && !ctx.uic_start;
+        if tran {
+            let (i, ag0) = ctx.integrate(st + QBD);
+            gbd += ag0 * capbd;
+            cbd += i;
+            cd -= i;
+            let (i, ag0) = ctx.integrate(st + QBS);
+            gbs += ag0 * capbs;
+            cbs += i;
+        } else if ctx.mode == Mode::Tran {
+            ctx.state0[st + QBD + 1] = 0.0;
+            ctx.state0[st + QBS + 1] = 0.0;
+        }
+        if check {
+            ctx.noncon += 1;
+        }
+
+        // Meyer gate capacitances: half values now, averaged with the previous point's.
+        let (cgs_h, cgd_h, cgb_h) = if mode > 0.0 {
+            qmeyer(vgs, vgd, von, vdsat, tp.tphi, oxide_cap)
+        } else {
+            let (gd, gs, gb) = qmeyer(vgd, vgs, von, vdsat, tp.tphi, oxide_cap);
+            (gs, gd, gb)
+        };
+        let hist1: &[f64] = ctx.hist[0];
+        let h1 = &hist1[st..st + N_STATES];
+        let (capgs, capgd, capgb, qgs, qgd, qgb);
+        if tran {
+            capgs = cgs_h + h1[CAPGS] + ovl_gs;
+            capgd = cgd_h + h1[CAPGD] + ovl_gd;
+            capgb = cgb_h + h1[CAPGB] + ovl_gb;
+            let vgs1 = h1[VGS];
+            let vgd1 = vgs1 - h1[VDS];
+            let vgb1 = vgs1 - h1[VBS];
+            qgs = (vgs - vgs1) * capgs + h1[QGS];
+            qgd = (vgd - vgd1) * capgd + h1[QGD];
+            qgb = (vgb - vgb1) * capgb + h1[QGB];
+        } else {
+            capgs = 2.0 * cgs_h + ovl_gs;
+            capgd = 2.0 * cgd_h + ovl_gd;
+            capgb = 2.0 * cgb_h + ovl_gb;
+            qgs = vgs * capgs;
+            qgd = vgd * capgd;
+            qgb = vgb * capgb;
+        }
+        {
+            let s0 = &mut ctx.state0[st..st + N_STATES];
+            s0[VBS] = vbs;
+            s0[VBD] = vbd;
+            s0[VGS] = vgs;
+            s0[VDS] = vds;
+            s0[CAPGS] = cgs_h;
+            s0[CAPGD] = cgd_h;
+            s0[CAPGB] = cgb_h;
+            s0[QGS] = qgs;
+            s0[QGD] = qgd;
+            s0[QGB] = qgb;
+        }
+        let (mut gcgs, mut ceqgs, mut gcgd, mut ceqgd, mut gcgb, mut ceqgb) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        if tran {
+            let (i, ag0) = ctx.integrate(st + QGS);
+            gcgs = ag0 * capgs;
+            ceqgs = i - gcgs * vgs;
+            let (i, ag0) = ctx.integrate(st + QGD);
+            gcgd = ag0 * capgd;
+            ceqgd = i - gcgd * vgd;
+            let (i, ag0) = ctx.integrate(st + QGB);
+            gcgb = ag0 * capgb;
+            ceqgb = i - gcgb * vgb;
+        } else if ctx.mode == Mode::Tran {
+            ctx.state0[st + QGS + 1] = 0.0;
+            ctx.state0[st + QGD + 1] = 0.0;
+            ctx.state0[st + QGB + 1] = 0.0;
+        }
+        {
+            let s0 = &mut ctx.state0[st..st + N_STATES];
+            s0[VON] = von;
+            s0[VDSAT] = vdsat;
+            s0[MODE] = mode;
+            s0[CD] = cd;
+            s0[CBS] = cbs;
+            s0[CBD] = cbd;
+            s0[GM] = gm;
+            s0[GDS] = gds;
+            s0[GMBS] = gmbs;
+            s0[GBD] = gbd;
+            s0[GBS] = gbs;
+        }
+
+        // Right-hand side.
+        let ceqbs = typ * (cbs - gbs * vbs);
+        let ceqbd = typ * (cbd - gbd * vbd);
+        let (xnrm, xrev, cdreq) = if mode > 0.0 {
+            (1.0, 0.0, typ * (cdrain - gds * vds - gm * vgs - gmbs * vbs))
+        } else {
+            (
+                0.0,
+                1.0,
+                -typ * (cdrain - gds * (-vds) - gm * vgd - gmbs * vbd),
+            )
+        };
+        let [rg, rb, rdp, rsp] = self.rhs;
+        ctx.rhs[rg] -= typ * (ceqgs + ceqgb + ceqgd);
+        ctx.rhs[rb] -= ceqbs + ceqbd - typ * ceqgb;
+        ctx.rhs[rdp] += ceqbd - cdreq + typ * ceqgd;
+        ctx.rhs[rsp] += cdreq + ceqbs + typ * ceqgs;
+
+        // Matrix.
+        let (gdr, gsr) = (tp.gdrain, tp.gsource);
+        let sl = &self.slots;
+        let m = &mut *ctx.mat;
+        m[sl[DD]] += gdr;
+        m[sl[GG]] += gcgd + gcgs + gcgb;
+        m[sl[SS]] += gsr;
+        m[sl[BB]] += gbd + gbs + gcgb;
+        m[sl[DPDP]] += gdr + gds + gbd + xrev * (gm + gmbs) + gcgd;
+        m[sl[SPSP]] += gsr + gds + gbs + xnrm * (gm + gmbs) + gcgs;
+        m[sl[DDP]] -= gdr;
+        m[sl[GB]] -= gcgb;
+        m[sl[GDP]] -= gcgd;
+        m[sl[GSP]] -= gcgs;
+        m[sl[SSP]] -= gsr;
+        m[sl[BG]] -= gcgb;
+        m[sl[BDP]] -= gbd;
+        m[sl[BSP]] -= gbs;
+        m[sl[DPD]] -= gdr;
+        m[sl[DPG]] += (xnrm - xrev) * gm - gcgd;
+        m[sl[DPB]] += -gbd + (xnrm - xrev) * gmbs;
+        m[sl[DPSP]] += -gds - xnrm * (gm + gmbs);
+        m[sl[SPG]] += -(xnrm - xrev) * gm - gcgs;
+        m[sl[SPS]] -= gsr;
+        m[sl[SPB]] += -gbs - (xnrm - xrev) * gmbs;
+        m[sl[SPDP]] += -gds - xrev * (gm + gmbs);
+    }
+
+    fn truncate(&self, ctx: &TruncCtx) -> f64 {
+        // As ngspice's MOS1trunc: the gate charges only.
+        [QGS, QGD, QGB]
+            .iter()
+            .map(|&q| ctx.integ.truncation_step(&ctx.states, self.state + q, ctx))
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    fn is_nonlinear(&self) -> bool {
+        true
+    }
+
+    fn quantities(&self, _x: &[f64], s: &[f64]) -> Vec<(&'static str, f64)> {
+        let s = &s[self.state..self.state + N_STATES];
+        let typ = self.par.typ;
+        vec![
+            ("id", typ * s[CD]),
+            ("vgs", typ * s[VGS]),
+            ("vds", typ * s[VDS]),
+            ("vbs", typ * s[VBS]),
+            ("gm", s[GM]),
+            ("gds", s[GDS]),
+            ("gmbs", s[GMBS]),
+            ("vth", typ * s[VON]),
+            ("vdsat", typ * s[VDSAT]),
+        ]
+    }
 }

@@ -1,18 +1,355 @@
-//! The MTJ (`N`) element in circuits: couples each device's macrospin and temperature to MNA.
+//! The MTJ (`N`) element in circuits: each device's magnetization `m` and temperature `T`
+//! are unknowns of the same implicit system as the node voltages, so the circuit, the spin
+//! torque and the heat see each other at every Newton iteration of every step.
+//!
+//! Unknowns per device: `mx, my, mz, T` (equations named `<name>#mx` … `<name>#temp`).
+//! Rows (transient, step h from t₀ to t₁ = t₀ + h):
+//! - KCL at `free`/`ref`: `I = G(m, V, T)·V` leaves `free`, enters `ref`.
+//! - magnetization: `m₁ − m₀ − h/2 [f(m₁, T₁, I₁, Hₜₕ) + f(m₀, T₀, I₀, Hₜₕ)] = 0` — the
+//!   trapezoidal rule with *one* Brown-field sample `Hₜₕ` held over the step in both ends.
+//!   For the stochastic equation this is the implicit (trapezoidal) form of stochastic
+//!   Heun, which converges to the Stratonovich solution; a two-step recursion such as the
+//!   circuit's own trapezoidal companion model would mix two steps' noise samples and is
+//!   therefore not used for `m`. After each accepted step `m` is projected back onto
+//!   |m| = 1 (the trapezoidal rule conserves |m| only to O(h³) per step).
+//! - temperature: `cth dT/dt = I·V − (T − tamb)/rth`, integrated by the circuit's own
+//!   method (trapezoidal or Gear) like any charge; `cth = 0` makes it algebraic and
+//!   `rth = 0` pins `T = tamb`.
+//! In DC the magnetization is frozen at its initial state and the temperature is either
+//! the instance's `temp0` or the Joule-heated steady state.
+//!
+//! Noise: the Brown field sample of a step attempt is drawn from a generator seeded by
+//! (device seed, step index, attempt), so every Newton iteration of the attempt sees the
+//! same sample and a run with the same seed reproduces bit for bit. With noise on, the
+//! truncation-error control ignores `m` (white noise has no smooth derivative to estimate)
+//! and the step is capped at 1/40 of the precession period instead (see docs/device-model.md).
 
 use std::collections::HashMap;
 
-use super::Device;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::mtj::llgs::{MagCoeffs, dm_dt, dm_dt_jacobian};
+use super::mtj::params::{InstanceParams, MtjParams};
+use super::mtj::temperature::{precession_frequency_hz, tmr};
+use super::mtj::vec3::{V3, dot};
+use super::{Device, LoadCtx, Mode, Setup, TruncCtx};
 use crate::circuit::{Model, Options};
+
+/// Steps per precession period when thermal noise is on.
+const NOISE_STEPS_PER_PERIOD: f64 = 40.0;
+/// Lowest temperature the dynamics are evaluated at (K): guards the first Newton
+/// iteration, where the temperature unknown may still be zero.
+const MIN_TEMP_K: f64 = 1.0;
 
 /// Build the circuit device for an `N` element.
 pub fn build(
     name: String,
-    _free: usize,
-    _reference: usize,
-    _card: &Model,
-    _params: &HashMap<String, f64>,
-    _options: &Options,
+    free: usize,
+    reference: usize,
+    card: &Model,
+    params: &HashMap<String, f64>,
+    options: &Options,
 ) -> Result<Box<dyn Device>, String> {
-    Err(format!("{name}: MTJ elements are not yet supported inside circuit analyses"))
+    let p = MtjParams::from_model_with_ambient(card, options.temp_k).map_err(|e| format!("{name}: {e}"))?;
+    let inst = InstanceParams::from_map(params).map_err(|e| format!("{name}: {e}"))?;
+    let seed = inst.seed.unwrap_or_else(|| {
+        let global = options.seed.unwrap_or(0);
+        // Distinct, reproducible stream per element name.
+        name.bytes().fold(global ^ 0x9E37_79B9_7F4A_7C15, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3)
+        })
+    });
+    let m_init = inst.initial_m(&p);
+    Ok(Box::new(MtjElement {
+        name,
+        free,
+        reference,
+        m_init,
+        temp0: inst.temp0_k,
+        seed,
+        p,
+        eq_m: [0; 3],
+        eq_t: 0,
+        state: 0,
+        kcl: [[0; 6]; 2],
+        mrow: [[0; 6]; 3],
+        trow: [0; 6],
+        rhs: [0; 6],
+    }))
+}
+
+/// One MTJ in a circuit.
+pub struct MtjElement {
+    name: String,
+    free: usize,
+    reference: usize,
+    m_init: V3,
+    temp0: Option<f64>,
+    seed: u64,
+    p: MtjParams,
+    eq_m: [usize; 3],
+    eq_t: usize,
+    /// States: m_k at `state + 2k` with dm_k/dt at `+1`; T at `state + 6`, dT/dt at `+7`;
+    /// the device current at `state + 8`.
+    state: usize,
+    /// Matrix slots of the KCL rows (free, ref) × columns (free, ref, mx, my, mz, T).
+    kcl: [[usize; 6]; 2],
+    /// Slots of the m rows × columns (mx, my, mz, free, ref, T).
+    mrow: [[usize; 6]; 3],
+    /// Slots of the T row × columns (T, free, ref, mx, my, mz).
+    trow: [usize; 6],
+    /// Rhs slots: free, ref, mx, my, mz, T.
+    rhs: [usize; 6],
+}
+
+/// Conductance and its partial derivatives at one point.
+struct Conductance {
+    g: f64,
+    dg_dv: f64,
+    dg_dc: f64,
+    dg_dt: f64,
+}
+
+impl MtjElement {
+    fn conductance(&self, c: f64, v: f64, temp_k: f64) -> Conductance {
+        let gp = self.p.g_p_s();
+        let t = tmr(&self.p, v, temp_k);
+        let gap = gp / (1.0 + t);
+        let x2 = (v / self.p.vh_v).powi(2);
+        let dtmr_dv = -t * 2.0 * v / (self.p.vh_v * self.p.vh_v) / (1.0 + x2);
+        let t0 = self.p.tmr0 * (1.0 - self.p.ttmr_per_k * (temp_k - self.p.tref_k));
+        let dtmr_dt = if t0 > 0.0 { -self.p.tmr0 * self.p.ttmr_per_k / (1.0 + x2) } else { 0.0 };
+        let dgap_dtmr = -gp / ((1.0 + t) * (1.0 + t));
+        Conductance {
+            g: 0.5 * gp * (1.0 + c) + 0.5 * gap * (1.0 - c),
+            dg_dv: 0.5 * (1.0 - c) * dgap_dtmr * dtmr_dv,
+            dg_dc: 0.5 * (gp - gap),
+            dg_dt: 0.5 * (1.0 - c) * dgap_dtmr * dtmr_dt,
+        }
+    }
+
+    fn temp_of(&self, x: &[f64]) -> f64 {
+        if self.p.rth_k_per_w > 0.0 { x[self.eq_t].max(MIN_TEMP_K) } else { self.p.tamb_k }
+    }
+
+    fn m_of(&self, x: &[f64]) -> V3 {
+        [x[self.eq_m[0]], x[self.eq_m[1]], x[self.eq_m[2]]]
+    }
+
+    /// Brown field sample (A/m) for this step attempt at the start-of-step temperature.
+    fn thermal_field(&self, ctx: &LoadCtx, temp0_k: f64, h: f64) -> V3 {
+        if !self.p.noise || ctx.mode == Mode::Dc || h <= 0.0 {
+            return [0.0; 3];
+        }
+        let sigma = MagCoeffs::new(&self.p, temp0_k).brown_sigma_a_per_m(h);
+        let key = self.seed
+            ^ ctx.step_index.wrapping_mul(0xD1B5_4A32_D192_ED03)
+            ^ (ctx.attempt as u64).wrapping_mul(0xA24B_AED4_963E_E407);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(key);
+        std::array::from_fn(|_| {
+            let xi: f64 = StandardNormal.sample(&mut rng);
+            sigma * xi
+        })
+    }
+}
+
+impl Device for MtjElement {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn setup_equations(&mut self, s: &mut Setup) -> Option<usize> {
+        for (k, c) in ["mx", "my", "mz"].iter().enumerate() {
+            self.eq_m[k] = s.new_equation(format!("{}#{c}", self.name));
+        }
+        self.eq_t = s.new_equation(format!("{}#temp", self.name));
+        None
+    }
+    fn setup_slots(&mut self, s: &mut Setup) -> Result<(), String> {
+        self.state = s.states(9);
+        let [mx, my, mz] = self.eq_m;
+        let (f, r, t) = (self.free, self.reference, self.eq_t);
+        for (row, slots) in [f, r].into_iter().zip(self.kcl.iter_mut()) {
+            *slots = [f, r, mx, my, mz, t].map(|c| s.slot(row, c));
+        }
+        for (k, slots) in self.mrow.iter_mut().enumerate() {
+            *slots = [mx, my, mz, f, r, t].map(|c| s.slot(self.eq_m[k], c));
+        }
+        self.trow = [t, f, r, mx, my, mz].map(|c| s.slot(t, c));
+        self.rhs = [f, r, mx, my, mz, t].map(|e| s.rhs(e));
+        Ok(())
+    }
+
+    fn is_nonlinear(&self) -> bool {
+        true
+    }
+
+    fn load(&self, ctx: &mut LoadCtx) {
+        let x = ctx.x;
+        let v = x[self.free] - x[self.reference];
+        let m = self.m_of(x);
+        let temp = self.temp_of(x);
+        let mp = self.p.mp;
+        let c = dot(m, mp);
+        let g = self.conductance(c, v, temp);
+        let i = g.g * v;
+        let di_dv = g.g + v * g.dg_dv;
+        let di_dm: V3 = std::array::from_fn(|k| v * g.dg_dc * mp[k]);
+        let di_dt = v * g.dg_dt;
+        let s = self.state;
+
+        // KCL: I(V, m, T) leaves `free`, enters `ref`; linearised around the iterate.
+        let cols_val = [x[self.free], x[self.reference], m[0], m[1], m[2], x[self.eq_t]];
+        let d_i = [di_dv, -di_dv, di_dm[0], di_dm[1], di_dm[2], if self.p.rth_k_per_w > 0.0 { di_dt } else { 0.0 }];
+        let lin: f64 = d_i.iter().zip(&cols_val).map(|(d, x)| d * x).sum();
+        for (k, d) in d_i.iter().enumerate() {
+            ctx.mat[self.kcl[0][k]] += d;
+            ctx.mat[self.kcl[1][k]] -= d;
+        }
+        ctx.rhs[self.rhs[0]] -= i - lin;
+        ctx.rhs[self.rhs[1]] += i - lin;
+        ctx.state0[s + 8] = i;
+
+        // Temperature row.
+        let p_w = i * v;
+        let dp = [di_dv * v + i, -(di_dv * v + i), v * di_dm[0], v * di_dm[1], v * di_dm[2], v * di_dt];
+        let (rth, cth) = (self.p.rth_k_per_w, self.p.cth_j_per_k);
+        let t_unknown = x[self.eq_t];
+        let pinned = if ctx.mode == Mode::Dc { self.temp0 } else { None };
+        if rth <= 0.0 || pinned.is_some() || ctx.uic_start {
+            let target = pinned.unwrap_or(if rth <= 0.0 { self.p.tamb_k } else { self.temp0.unwrap_or(self.p.tamb_k) });
+            ctx.mat[self.trow[0]] += 1.0;
+            ctx.rhs[self.rhs[5]] += target;
+            ctx.state0[s + 6] = target;
+            ctx.state0[s + 7] = 0.0;
+        } else {
+            // F = cth dT/dt + (T − tamb)/rth − P = 0, scaled so the diagonal is O(1). The
+            // state holds T itself, so its integrated "current" is dT/dt.
+            ctx.state0[s + 6] = t_unknown;
+            let (dtdt, ag0) = if ctx.mode == Mode::Tran && cth > 0.0 { ctx.integrate(s + 6) } else { (0.0, 0.0) };
+            let f0 = cth * dtdt + (t_unknown - self.p.tamb_k) / rth - p_w;
+            let scale = 1.0 / (ag0 * cth + 1.0 / rth);
+            let diag = ag0 * cth + 1.0 / rth - dp[5];
+            let mut lin = diag * t_unknown;
+            ctx.mat[self.trow[0]] += diag * scale;
+            let cols = [x[self.free], x[self.reference], m[0], m[1], m[2]];
+            for k in 0..5 {
+                let d = -dp[k];
+                ctx.mat[self.trow[k + 1]] += d * scale;
+                lin += d * cols[k];
+            }
+            ctx.rhs[self.rhs[5]] += (lin - f0) * scale;
+            if ctx.mode == Mode::Dc {
+                ctx.state0[s + 7] = 0.0;
+            }
+        }
+
+        // Magnetization rows.
+        if ctx.mode == Mode::Dc || ctx.uic_start {
+            for k in 0..3 {
+                ctx.mat[self.mrow[k][k]] += 1.0;
+                ctx.rhs[self.rhs[2 + k]] += self.m_init[k];
+                ctx.state0[s + 2 * k] = self.m_init[k];
+                ctx.state0[s + 2 * k + 1] = 0.0;
+            }
+            return;
+        }
+        let h = ctx.integ.delta_old[0];
+        let hist = ctx.hist[0];
+        let m_old: V3 = [hist[s], hist[s + 2], hist[s + 4]];
+        let temp_old = hist[s + 6].max(MIN_TEMP_K);
+        let i_old = hist[s + 8];
+        let h_th = self.thermal_field(ctx, if self.p.rth_k_per_w > 0.0 { temp_old } else { self.p.tamb_k }, h);
+        let f_new = dm_dt(&self.p, m, temp, i, h_th);
+        let f_old = dm_dt(&self.p, m_old, if self.p.rth_k_per_w > 0.0 { temp_old } else { self.p.tamb_k }, i_old, h_th);
+        let jac = dm_dt_jacobian(&self.p, m, temp, i, h_th);
+        // Total derivatives of f through I(V, m, T).
+        for k in 0..3 {
+            let mut row = [0.0f64; 6];
+            for j in 0..3 {
+                let dfdm = jac.d_m[k][j] + jac.d_current[k] * di_dm[j];
+                row[j] = if j == k { 1.0 } else { 0.0 } - 0.5 * h * dfdm;
+            }
+            let dfdv = jac.d_current[k] * di_dv;
+            row[3] = -0.5 * h * dfdv;
+            row[4] = 0.5 * h * dfdv;
+            row[5] = if self.p.rth_k_per_w > 0.0 {
+                -0.5 * h * (jac.d_temp[k] + jac.d_current[k] * di_dt)
+            } else {
+                0.0
+            };
+            let resid = m[k] - m_old[k] - 0.5 * h * (f_new[k] + f_old[k]);
+            let lin: f64 = row.iter().zip(&cols_val_m(&cols_val)).map(|(a, b)| a * b).sum();
+            for (j, a) in row.iter().enumerate() {
+                ctx.mat[self.mrow[k][j]] += a;
+            }
+            ctx.rhs[self.rhs[2 + k]] += lin - resid;
+            ctx.state0[s + 2 * k] = m[k];
+            ctx.state0[s + 2 * k + 1] = f_new[k];
+        }
+    }
+
+    fn truncate(&self, ctx: &TruncCtx) -> f64 {
+        let mut dt = f64::INFINITY;
+        if self.p.rth_k_per_w > 0.0 && self.p.cth_j_per_k > 0.0 {
+            dt = dt.min(ctx.integ.truncation_step(&ctx.states, self.state + 6, ctx));
+        }
+        if !self.p.noise {
+            for k in 0..3 {
+                dt = dt.min(ctx.integ.truncation_step(&ctx.states, self.state + 2 * k, ctx));
+            }
+        }
+        dt
+    }
+
+    fn max_step(&self) -> f64 {
+        let f = precession_frequency_hz(&self.p, self.p.tamb_k);
+        if f > 0.0 {
+            let per_period = if self.p.noise { NOISE_STEPS_PER_PERIOD } else { 10.0 };
+            1.0 / (per_period * f)
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    fn accept(&self, x: &mut [f64], state0: &mut [f64]) {
+        let m = self.m_of(x);
+        let n = dot(m, m).sqrt();
+        if n > 0.0 {
+            for k in 0..3 {
+                x[self.eq_m[k]] = m[k] / n;
+                state0[self.state + 2 * k] = m[k] / n;
+            }
+        }
+    }
+
+    fn init_unknowns(&self, x: &mut [f64]) {
+        for k in 0..3 {
+            x[self.eq_m[k]] = self.m_init[k];
+        }
+        x[self.eq_t] = self.temp0.unwrap_or(self.p.tamb_k);
+    }
+
+    fn quantities(&self, x: &[f64], state0: &[f64]) -> Vec<(&'static str, f64)> {
+        let v = x[self.free] - x[self.reference];
+        let m = self.m_of(x);
+        let temp = self.temp_of(x);
+        let g = self.conductance(dot(m, self.p.mp), v, temp).g;
+        let i = state0[self.state + 8];
+        vec![
+            ("mx", m[0]),
+            ("my", m[1]),
+            ("mz", m[2]),
+            ("temp", temp),
+            ("r", 1.0 / g),
+            ("p", i * v),
+            ("i", i),
+        ]
+    }
+}
+
+/// Column values in m-row order (mx, my, mz, free, ref, T) from KCL order.
+fn cols_val_m(kcl_order: &[f64; 6]) -> [f64; 6] {
+    [kcl_order[2], kcl_order[3], kcl_order[4], kcl_order[0], kcl_order[1], kcl_order[5]]
 }
