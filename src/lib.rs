@@ -14,3 +14,5 @@ pub mod linalg;
 pub mod netlist;
 pub mod output;
 pub mod results;
+#[doc(hidden)]
+pub mod testing;

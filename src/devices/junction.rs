@@ -179,3 +179,157 @@ mod tests {
         }
     }
 }
+
+/// A stand-alone bench for device unit tests: allocates one device's equations, states and
+/// slots like the engine does, loads it at a given `x` and returns the dense Jacobian and
+/// right-hand side by equation index (ground row/column included as zeros).
+#[cfg(test)]
+pub(crate) mod bench {
+    use std::collections::HashMap;
+
+    use crate::devices::{Device, InitPhase, Integrator, LoadCtx, Mode, Setup};
+    use crate::linalg::{Assembler, PatternBuilder};
+
+    pub struct Bench<D: Device> {
+        pub dev: D,
+        pub n_eq: usize,
+        asm: Assembler,
+        mat_slots: usize,
+        rhs_slots: usize,
+        pub state0: Vec<f64>,
+        pub hist: [Vec<f64>; 3],
+        pub integ: Integrator,
+        pub mode: Mode,
+        pub gmin: f64,
+        pub temp_k: f64,
+    }
+
+    /// Result of one load.
+    pub struct Stamp {
+        /// `jac[r][c]` by equation index.
+        pub jac: Vec<Vec<f64>>,
+        pub rhs: Vec<f64>,
+        pub noncon: usize,
+    }
+
+    impl Stamp {
+        /// Current the device draws out of equation `k`'s node at the load point `x`:
+        /// `(J·x − b)_k`.
+        pub fn current(&self, x: &[f64], k: usize) -> f64 {
+            self.jac[k].iter().zip(x).map(|(j, v)| j * v).sum::<f64>() - self.rhs[k]
+        }
+    }
+
+    impl<D: Device> Bench<D> {
+        /// `n_nodes` counts ground.
+        pub fn new(mut dev: D, n_nodes: usize) -> Self {
+            let mut pattern = PatternBuilder::new();
+            let mut names: Vec<String> = (0..n_nodes).map(|i| format!("n{i}")).collect();
+            let branches = HashMap::new();
+            let mut s = Setup { n_eq: n_nodes, n_states: 0, pattern: &mut pattern, eq_names: &mut names, branches: &branches };
+            dev.setup_equations(&mut s);
+            dev.setup_slots(&mut s).expect("setup");
+            let (n_eq, n_states) = (s.n_eq, s.n_states);
+            let (mat_slots, rhs_slots) = (pattern.mat_slot_count(), pattern.rhs_slot_count());
+            let asm = pattern.finish(n_eq);
+            Bench {
+                dev,
+                n_eq,
+                asm,
+                mat_slots,
+                rhs_slots,
+                state0: vec![0.0; n_states],
+                hist: std::array::from_fn(|_| vec![0.0; n_states]),
+                integ: Integrator::default(),
+                mode: Mode::Dc,
+                gmin: 1e-12,
+                temp_k: super::REFTEMP,
+            }
+        }
+
+        pub fn load(&mut self, x: &[f64], init: InitPhase) -> Stamp {
+            assert_eq!(x.len(), self.n_eq);
+            let mut mat = vec![0.0; self.mat_slots];
+            let mut rhs = vec![0.0; self.rhs_slots];
+            let [h1, h2, h3] = &self.hist;
+            let mut ctx = LoadCtx {
+                x,
+                mat: &mut mat,
+                rhs: &mut rhs,
+                state0: &mut self.state0,
+                hist: [h1, h2, h3],
+                mode: self.mode,
+                init,
+                integ: &self.integ,
+                time: 0.0,
+                tstep: 1e-9,
+                tstop: 1e-6,
+                srcfact: 1.0,
+                gmin: self.gmin,
+                temp_k: self.temp_k,
+                uic: false,
+                uic_start: false,
+                step_index: 0,
+                attempt: 0,
+                noncon: 0,
+            };
+            self.dev.load(&mut ctx);
+            let noncon = ctx.noncon;
+            let mut values = vec![0.0; self.asm.nnz()];
+            let mut b = vec![0.0; self.asm.n];
+            self.asm.gather(&mat, &rhs, &mut values, &mut b);
+            let mut jac = vec![vec![0.0; self.n_eq]; self.n_eq];
+            for c in 0..self.asm.n {
+                for k in self.asm.col_ptr[c]..self.asm.col_ptr[c + 1] {
+                    jac[self.asm.row_idx[k] + 1][c + 1] = values[k];
+                }
+            }
+            let mut rhs_full = vec![0.0; self.n_eq];
+            rhs_full[1..].copy_from_slice(&b);
+            Stamp { jac, rhs: rhs_full, noncon }
+        }
+
+        /// Load repeatedly at `x` until the stored states stop changing (limiting has
+        /// caught up with `x`); returns the last stamp.
+        pub fn settle(&mut self, x: &[f64]) -> Stamp {
+            let mut last = self.state0.clone();
+            for _ in 0..200 {
+                let s = self.load(x, InitPhase::Normal);
+                if self.state0 == last {
+                    return s;
+                }
+                last = self.state0.clone();
+            }
+            panic!("device states did not settle at {x:?}");
+        }
+
+        /// Compare the stamped Jacobian with central finite differences of the device
+        /// currents `J·x − b` around the settled point `x` (states frozen at `x`).
+        pub fn check_jacobian(&mut self, x: &[f64], rel: f64, abs: f64) {
+            let base = self.settle(x);
+            let frozen = self.state0.clone();
+            for j in 1..self.n_eq {
+                let h = 1e-6 * x[j].abs().max(1.0);
+                let mut xp = x.to_vec();
+                xp[j] += h;
+                self.state0.copy_from_slice(&frozen);
+                let sp = self.load(&xp, InitPhase::Normal);
+                let mut xm = x.to_vec();
+                xm[j] -= h;
+                self.state0.copy_from_slice(&frozen);
+                let sm = self.load(&xm, InitPhase::Normal);
+                for k in 1..self.n_eq {
+                    let fd = (sp.current(&xp, k) - sm.current(&xm, k)) / (2.0 * h);
+                    let an = base.jac[k][j];
+                    // J·x − b cancels terms of size |J_kj·x_j|: allow for that rounding.
+                    let scale: f64 = base.jac[k].iter().zip(x).map(|(g, v)| (g * v.abs().max(1.0)).abs()).sum();
+                    assert!(
+                        (fd - an).abs() <= rel * an.abs().max(fd.abs()) + abs + 1e-9 * scale,
+                        "d I{k} / d x{j} at {x:?}: analytic {an:e}, finite difference {fd:e}"
+                    );
+                }
+            }
+            self.state0.copy_from_slice(&frozen);
+        }
+    }
+}

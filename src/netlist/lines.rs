@@ -266,7 +266,7 @@ fn is_special(c: char) -> bool {
 /// Returns false (after reporting) on a lexical error.
 fn tokenize(s: &str, base: usize, file: usize, out: &mut Vec<Token>, diags: &mut Diagnostics) -> bool {
     let sp = |a: usize, b: usize| Span { file, start: base + a, end: base + b };
-    let mut push = |out: &mut Vec<Token>, kind: TokKind, text: &str, span: Span, inner: Span| {
+    let push = |out: &mut Vec<Token>, kind: TokKind, text: &str, span: Span, inner: Span| {
         out.push(Token { kind, text: text.to_string(), lower: text.to_ascii_lowercase(), span, inner });
     };
     let mut i = 0;

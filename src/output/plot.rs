@@ -120,11 +120,7 @@ pub fn plot_waveforms(path: &Path, plot: &Plot, which: Option<&[String]>) -> Res
             let mut out = Vec::new();
             let mut unknown = Vec::new();
             for n in names {
-                match plot
-                    .vectors
-                    .iter()
-                    .find(|v| v.name.eq_ignore_ascii_case(n))
-                {
+                match plot.vectors.iter().find(|v| v.name.eq_ignore_ascii_case(n)) {
                     Some(v) => out.push(v),
                     None => unknown.push(n.as_str()),
                 }
@@ -142,7 +138,10 @@ pub fn plot_waveforms(path: &Path, plot: &Plot, which: Option<&[String]>) -> Res
     if chosen.is_empty() {
         return Err(format!("plot '{}' has no vectors to draw", plot.name));
     }
-    if let Some(v) = chosen.iter().find(|v| v.data.len() != plot.scale.data.len()) {
+    if let Some(v) = chosen
+        .iter()
+        .find(|v| v.data.len() != plot.scale.data.len())
+    {
         return Err(format!(
             "vector '{}' has {} points, scale has {}",
             v.name,
@@ -439,7 +438,11 @@ fn viridis(t: f64) -> RGBColor {
         (170, 220, 50),
         (253, 231, 37),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let f = t * (STOPS.len() - 1) as f64;
     let i = (f.floor() as usize).min(STOPS.len() - 2);
     let u = f - i as f64;
@@ -502,9 +505,7 @@ fn draw_heatmap<DB: DrawingBackend>(
     (z_label, z): (&str, &[Vec<f64>]),
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(err)?;
-    let root = root
-        .titled(title, (FONT, 20))
-        .map_err(err)?;
+    let root = root.titled(title, (FONT, 20)).map_err(err)?;
     let (main, bar) = root.split_horizontally(WIDTH - 130);
     let (xe, ye) = (edges(x), edges(y));
     let (x0, x1) = padded_range(xe.iter().copied(), 0.0);
@@ -579,7 +580,11 @@ pub fn histogram(
     if !values.iter().any(|v| v.is_finite()) {
         return Err(format!("histogram '{title}': no finite values"));
     }
-    render!(path, CHART_SIZE, draw_histogram(title, x_label, values, bins))
+    render!(
+        path,
+        CHART_SIZE,
+        draw_histogram(title, x_label, values, bins)
+    )
 }
 
 /// Bin edges and counts: shared by drawing and tests.
@@ -635,20 +640,28 @@ fn draw_histogram<DB: DrawingBackend>(
         .map_err(err)?;
     let fill = color(0);
     chart
-        .draw_series(counts.iter().enumerate().filter(|(_, c)| **c > 0).map(
-            |(k, &c)| {
-                let a = lo + w * k as f64;
-                Rectangle::new([(a, 0.0), (a + w, c as f64)], fill.mix(0.8).filled())
-            },
-        ))
+        .draw_series(
+            counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(k, &c)| {
+                    let a = lo + w * k as f64;
+                    Rectangle::new([(a, 0.0), (a + w, c as f64)], fill.mix(0.8).filled())
+                }),
+        )
         .map_err(err)?;
     chart
-        .draw_series(counts.iter().enumerate().filter(|(_, c)| **c > 0).map(
-            |(k, &c)| {
-                let a = lo + w * k as f64;
-                Rectangle::new([(a, 0.0), (a + w, c as f64)], WHITE.stroke_width(1))
-            },
-        ))
+        .draw_series(
+            counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(k, &c)| {
+                    let a = lo + w * k as f64;
+                    Rectangle::new([(a, 0.0), (a + w, c as f64)], WHITE.stroke_width(1))
+                }),
+        )
         .map_err(err)?;
     Ok(())
 }

@@ -4,7 +4,9 @@
 use crate::results::Plot;
 
 /// SI prefixes from 1e-18 to 1e18, for exponents -18, -15, ..., 18.
-const PREFIXES: [&str; 13] = ["a", "f", "p", "n", "µ", "m", "", "k", "M", "G", "T", "P", "E"];
+const PREFIXES: [&str; 13] = [
+    "a", "f", "p", "n", "µ", "m", "", "k", "M", "G", "T", "P", "E",
+];
 
 /// Engineering exponent (multiple of 3, clamped to the prefix table) for `max_abs`.
 fn eng_exponent(max_abs: f64) -> i32 {

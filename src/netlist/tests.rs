@@ -1,0 +1,1 @@
+//! Integration-style unit tests of the netlist front end.
