@@ -58,6 +58,9 @@ pub struct SimOutput {
     /// Energy delivered by independent sources in each transient (J), in analysis order.
     pub source_energy_j: Vec<f64>,
     pub unknowns: usize,
+    /// Nonzeros of the MNA matrix and of its LU factors (fill-in).
+    pub matrix_nnz: usize,
+    pub factor_nnz: usize,
 }
 
 /// Format a time with an engineering prefix for messages.
@@ -131,7 +134,14 @@ pub fn simulate(circuit: &Circuit) -> Result<SimOutput, SimError> {
     }
     let mut stats = sys.stats;
     stats.wall_seconds = start.elapsed().as_secs_f64();
-    Ok(SimOutput { plots, stats, source_energy_j: energies, unknowns: sys.unknowns() })
+    Ok(SimOutput {
+        plots,
+        stats,
+        source_energy_j: energies,
+        unknowns: sys.unknowns(),
+        matrix_nnz: sys.nnz(),
+        factor_nnz: sys.factor_nnz(),
+    })
 }
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::circuit::{Circuit, Method, Options};
 use crate::devices::{self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval};
-use crate::linalg::{Assembler, LinearSolver, PatternBuilder, SolveError, SparseLu};
+use crate::linalg::{Assembler, GpLu, LinearSolver, PatternBuilder, SolveError};
 use crate::results::Stats;
 
 /// Conductance (S) that pins a node to a `.nodeset` / `.ic` value during the operating point.
@@ -114,7 +114,7 @@ impl System {
         let mat_slots = pattern.mat_slot_count();
         let rhs_slots = pattern.rhs_slot_count();
         let asm = pattern.finish(n_eq);
-        let solver = SparseLu::new(&asm).map_err(|e| e.to_string())?;
+        let solver = GpLu::new(&asm).map_err(|e| e.to_string())?;
         let mut integ = Integrator { method: circuit.options.method, ..Default::default() };
         if circuit.options.maxord < 2 {
             integ.method = Method::Gear;
@@ -149,6 +149,10 @@ impl System {
     /// Number of unknowns (matrix dimension).
     pub fn unknowns(&self) -> usize {
         self.asm.n
+    }
+    /// Nonzeros of L+U after the last full factorization (0 before any).
+    pub fn factor_nnz(&self) -> usize {
+        self.solver.factor_nnz()
     }
     /// Nonzeros of the MNA matrix pattern.
     pub fn nnz(&self) -> usize {

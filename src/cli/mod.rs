@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod check;
 pub mod device;
 pub mod run;
@@ -22,6 +23,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Characterise one MTJ model card (R–V, R–H, switching probability, ...).
     Device(device::DeviceArgs),
+    /// Benchmarks against ngspice (prints Markdown tables).
+    Bench(bench::BenchArgs),
 }
 
 /// Parse arguments and run; returns the process exit code.
@@ -31,5 +34,6 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(a),
         Command::Check(a) => check::run(a),
         Command::Device(a) => device::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }

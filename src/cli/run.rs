@@ -106,6 +106,8 @@ fn summary_json(out: &SimOutput) -> String {
     let s = &out.stats;
     serde_json::json!({
         "unknowns": out.unknowns,
+        "matrix_nnz": out.matrix_nnz,
+        "factor_nnz": out.factor_nnz,
         "accepted_steps": s.accepted_steps,
         "rejected_steps": s.rejected_steps,
         "newton_iterations": s.newton_iterations,

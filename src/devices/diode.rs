@@ -326,7 +326,12 @@ impl Device for Diode {
         let tp = self.temp(ctx.temp_k);
         let st = self.state;
         let mut limited = true;
-        let vd = if ctx.init == InitPhase::Junction {
+        let vd = if ctx.uic_start {
+            // ngspice (MODEINITJCT | MODETRANOP | MODEUIC): the device initial condition
+            // (IC=, 0 by default), not the node voltages.
+            limited = false;
+            0.0
+        } else if ctx.init == InitPhase::Junction {
             if self.off { 0.0 } else { tp.vcrit }
         } else {
             let vd = ctx.v(self.ap, self.c);
@@ -337,27 +342,22 @@ impl Device for Diode {
             if (cdhat - cd_old).abs() > CONV_RELTOL * cdhat.abs().max(cd_old.abs()) + CONV_ABSTOL {
                 ctx.noncon += 1;
             }
-            if ctx.uic_start {
-                limited = false;
-                vd
-            } else {
-                let (v, lim) = match tp.bv {
-                    Some(bv) if vd < (-bv + 10.0 * tp.vtebrk).min(0.0) => {
-                        let (vt, lim) = pnjlim(-(vd + bv), -(vold + bv), tp.vtebrk, tp.vcrit);
-                        (-(vt + bv), lim)
-                    }
-                    _ => pnjlim(vd, vold, tp.vte, tp.vcrit),
-                };
-                limited = lim;
-                v
-            }
+            let (v, lim) = match tp.bv {
+                Some(bv) if vd < (-bv + 10.0 * tp.vtebrk).min(0.0) => {
+                    let (vt, lim) = pnjlim(-(vd + bv), -(vold + bv), tp.vtebrk, tp.vcrit);
+                    (-(vt + bv), lim)
+                }
+                _ => pnjlim(vd, vold, tp.vte, tp.vcrit),
+            };
+            limited = lim;
+            v
         };
-        let (mut cd, mut gd, cdb, gdb) = junction_current(&tp, vd, ctx.gmin);
+        let (mut cd, mut gd, _, _) = junction_current(&tp, vd, ctx.gmin);
 
         // Charge: depletion + diffusion. Stored in DC too so a transient starts consistent.
         let (qdep, cdep) = tp.dep.eval(vd);
-        let q = qdep + tp.tt * cdb;
-        let capd = cdep + tp.tt * gdb;
+        let q = qdep + tp.tt * cd;
+        let capd = cdep + tp.tt * gd;
         ctx.state0[st + ST_Q] = q;
         if ctx.mode == Mode::Tran {
             if ctx.uic_start {
@@ -427,7 +427,10 @@ mod tests {
     }
 
     fn diode(params: &[(&str, f64)], area: f64) -> Bench<Diode> {
-        Bench::new(Diode::new("d1".into(), 1, 2, &model(params), area, false).unwrap(), 3)
+        Bench::new(
+            Diode::new("d1".into(), 1, 2, &model(params), area, false).unwrap(),
+            3,
+        )
     }
 
     const VT: f64 = KOVERQ * REFTEMP;
@@ -441,7 +444,10 @@ mod tests {
                 let nvt = n * VT;
                 let want = is * ((v / nvt).exp() - 1.0) + 1e-12 * v;
                 let got = s.current(&[0.0, v, 0.0], 1);
-                assert!((got - want).abs() <= 1e-9 * want.abs() + 1e-24, "v={v}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() <= 1e-9 * want.abs() + 1e-24,
+                    "v={v}: {got} vs {want}"
+                );
                 // Current enters the anode and leaves the cathode.
                 assert!((s.current(&[0.0, v, 0.0], 2) + got).abs() <= 1e-12 * got.abs() + 1e-24);
                 let g = is / nvt * (v / nvt).exp() + 1e-12;
@@ -466,7 +472,13 @@ mod tests {
         let cases: &[&[(&str, f64)]] = &[
             &[("is", 1e-14)],
             &[("is", 1e-14), ("rs", 10.0)],
-            &[("is", 1e-12), ("n", 1.5), ("rs", 2.0), ("bv", 5.0), ("ibv", 1e-4)],
+            &[
+                ("is", 1e-12),
+                ("n", 1.5),
+                ("rs", 2.0),
+                ("bv", 5.0),
+                ("ibv", 1e-4),
+            ],
             &[("is", 1e-14), ("ikf", 1e-3), ("ikr", 1e-6), ("bv", 3.0)],
         ];
         for params in cases {
@@ -487,7 +499,16 @@ mod tests {
     fn transient_companion_matches_finite_differences() {
         // Depletion + diffusion charge integrated by backward Euler: the stamped
         // conductance must be d(i_dc + dq/dt)/dv.
-        let mut b = diode(&[("is", 1e-14), ("cjo", 2e-12), ("tt", 5e-9), ("vj", 0.7), ("m", 0.4)], 1.0);
+        let mut b = diode(
+            &[
+                ("is", 1e-14),
+                ("cjo", 2e-12),
+                ("tt", 5e-9),
+                ("vj", 0.7),
+                ("m", 0.4),
+            ],
+            1.0,
+        );
         b.mode = Mode::Tran;
         b.integ.set_step(1e-9, 1);
         for v in [-3.0, -0.5, 0.0, 0.3, 0.5, 0.65, 0.75] {
@@ -514,7 +535,10 @@ mod tests {
         let vcrit = VT * (VT / (std::f64::consts::SQRT_2 * is)).ln();
         assert!((b.state0[ST_VD] - vcrit).abs() < 1e-12);
         assert!(s.noncon > 0);
-        let mut off = Bench::new(Diode::new("d1".into(), 1, 2, &model(&[]), 1.0, true).unwrap(), 3);
+        let mut off = Bench::new(
+            Diode::new("d1".into(), 1, 2, &model(&[]), 1.0, true).unwrap(),
+            3,
+        );
         off.load(&[0.0, 5.0, 0.0], InitPhase::Junction);
         assert_eq!(off.state0[ST_VD], 0.0);
     }
@@ -547,13 +571,25 @@ mod tests {
             // Exponential beyond: one more nbv·vt decade factor e.
             let s = b.settle(&[0.0, -bv - n * VT, 0.0]);
             let i2 = s.current(&[0.0, -bv - n * VT, 0.0], 1);
-            assert!((i2 / i - std::f64::consts::E).abs() < 0.05, "ratio {}", i2 / i);
+            assert!(
+                (i2 / i - std::f64::consts::E).abs() < 0.05,
+                "ratio {}",
+                i2 / i
+            );
         }
     }
 
     #[test]
     fn temperature_scaling_reduces_to_nominal_and_follows_xti_eg() {
-        let d = Diode::new("d1".into(), 1, 2, &model(&[("is", 1e-14), ("cjo", 1e-12)]), 1.0, false).unwrap();
+        let d = Diode::new(
+            "d1".into(),
+            1,
+            2,
+            &model(&[("is", 1e-14), ("cjo", 1e-12)]),
+            1.0,
+            false,
+        )
+        .unwrap();
         let t0 = d.compute_temp(REFTEMP);
         assert!((t0.csat - 1e-14).abs() < 1e-26);
         assert!((t0.dep.pb - 1.0).abs() < 1e-12);
@@ -566,15 +602,27 @@ mod tests {
         // Hotter: smaller junction potential, larger zero-bias capacitance.
         assert!(t1.dep.pb < 1.0 && t1.dep.cz > 1e-12);
         // TNOM given in °C.
-        let d = Diode::new("d1".into(), 1, 2, &model(&[("is", 1e-14), ("tnom", 50.0)]), 1.0, false).unwrap();
+        let d = Diode::new(
+            "d1".into(),
+            1,
+            2,
+            &model(&[("is", 1e-14), ("tnom", 50.0)]),
+            1.0,
+            false,
+        )
+        .unwrap();
         assert!((d.compute_temp(323.15).csat - 1e-14).abs() < 1e-26);
     }
 
     #[test]
     fn area_scales_current_and_capacitance() {
         let p = [("is", 1e-14), ("cjo", 1e-12)];
-        let d1 = Diode::new("d".into(), 1, 2, &model(&p), 1.0, false).unwrap().compute_temp(REFTEMP);
-        let d3 = Diode::new("d".into(), 1, 2, &model(&p), 3.0, false).unwrap().compute_temp(REFTEMP);
+        let d1 = Diode::new("d".into(), 1, 2, &model(&p), 1.0, false)
+            .unwrap()
+            .compute_temp(REFTEMP);
+        let d3 = Diode::new("d".into(), 1, 2, &model(&p), 3.0, false)
+            .unwrap()
+            .compute_temp(REFTEMP);
         assert!((d3.csat / d1.csat - 3.0).abs() < 1e-12);
         assert!((d3.dep.cz / d1.dep.cz - 3.0).abs() < 1e-12);
     }

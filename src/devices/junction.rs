@@ -226,7 +226,13 @@ pub(crate) mod bench {
             let mut pattern = PatternBuilder::new();
             let mut names: Vec<String> = (0..n_nodes).map(|i| format!("n{i}")).collect();
             let branches = HashMap::new();
-            let mut s = Setup { n_eq: n_nodes, n_states: 0, pattern: &mut pattern, eq_names: &mut names, branches: &branches };
+            let mut s = Setup {
+                n_eq: n_nodes,
+                n_states: 0,
+                pattern: &mut pattern,
+                eq_names: &mut names,
+                branches: &branches,
+            };
             dev.setup_equations(&mut s);
             dev.setup_slots(&mut s).expect("setup");
             let (n_eq, n_states) = (s.n_eq, s.n_states);
@@ -286,7 +292,11 @@ pub(crate) mod bench {
             }
             let mut rhs_full = vec![0.0; self.n_eq];
             rhs_full[1..].copy_from_slice(&b);
-            Stamp { jac, rhs: rhs_full, noncon }
+            Stamp {
+                jac,
+                rhs: rhs_full,
+                noncon,
+            }
         }
 
         /// Load repeatedly at `x` until the stored states stop changing (limiting has
@@ -322,7 +332,11 @@ pub(crate) mod bench {
                     let fd = (sp.current(&xp, k) - sm.current(&xm, k)) / (2.0 * h);
                     let an = base.jac[k][j];
                     // J·x − b cancels terms of size |J_kj·x_j|: allow for that rounding.
-                    let scale: f64 = base.jac[k].iter().zip(x).map(|(g, v)| (g * v.abs().max(1.0)).abs()).sum();
+                    let scale: f64 = base.jac[k]
+                        .iter()
+                        .zip(x)
+                        .map(|(g, v)| (g * v.abs().max(1.0)).abs())
+                        .sum();
                     assert!(
                         (fd - an).abs() <= rel * an.abs().max(fd.abs()) + abs + 1e-9 * scale,
                         "d I{k} / d x{j} at {x:?}: analytic {an:e}, finite difference {fd:e}"

@@ -32,6 +32,10 @@ pub trait LinearSolver: Send {
     fn factor(&mut self, values: &[f64]) -> Result<(), SolveError>;
     /// Solve in place with the last factorization.
     fn solve(&mut self, rhs: &mut [f64]);
+    /// Stored nonzeros of the factors (fill-in diagnostics); 0 if unknown.
+    fn factor_nnz(&self) -> usize {
+        0
+    }
 }
 
 /// faer's sparse LU with the symbolic factorization computed once.
@@ -53,7 +57,11 @@ impl SparseLu {
         let col_ptr = asm.col_ptr.clone();
         let row_idx = asm.row_idx.clone();
         let sym = SymbolicSparseColMatRef::new_checked(n, n, &col_ptr, None, &row_idx);
-        let symbolic = factorize_symbolic_lu(sym, LuSymbolicParams::default())
+        let params = LuSymbolicParams {
+            supernodal_flop_ratio_threshold: faer::sparse::linalg::SupernodalThreshold::FORCE_SIMPLICIAL,
+            ..Default::default()
+        };
+        let symbolic = factorize_symbolic_lu(sym, params)
             .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
         let par = Par::Seq;
         let factor_req: StackReq = symbolic

@@ -7,8 +7,10 @@
 //! and [`Assembler::gather`] sums the buffer into the CSC values. Because every device owns
 //! disjoint slots, loading can run in parallel without locks.
 
+mod gplu;
 mod lu;
 
+pub use gplu::GpLu;
 pub use lu::{LinearSolver, SolveError, SparseLu};
 
 /// Slot 0 of every stamp buffer is the trash slot: stamps that touch ground land there.

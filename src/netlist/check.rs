@@ -7,6 +7,8 @@
 //! drain–source–bulk of a MOSFET. Capacitors, I/G/F outputs, controlling inputs and MOSFET
 //! gates do not conduct. Voltage-defined branches (for loops): V, L, E and H outputs.
 
+use std::collections::HashMap;
+
 use crate::circuit::{Circuit, ElementKind, NodeId};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 
@@ -16,7 +18,9 @@ struct Dsu {
 
 impl Dsu {
     fn new(n: usize) -> Self {
-        Dsu { parent: (0..n).collect() }
+        Dsu {
+            parent: (0..n).collect(),
+        }
     }
     fn find(&mut self, mut x: usize) -> usize {
         while self.parent[x] != x {
@@ -40,12 +44,19 @@ impl Dsu {
 /// shorter than the node list; the element line is used then).
 pub fn topology(c: &Circuit, node_use: &[Option<Span>], diags: &mut Diagnostics) {
     let n = c.nodes.len();
-    if n == 0 || c.elements.iter().any(|e| e.kind.nodes().iter().any(|&k| k >= n)) {
+    if n == 0
+        || c.elements
+            .iter()
+            .any(|e| e.kind.nodes().iter().any(|&k| k >= n))
+    {
         return;
     }
     let span_of = |node: NodeId| -> Option<Span> {
         node_use.get(node).copied().flatten().or_else(|| {
-            c.elements.iter().find(|e| e.kind.nodes().contains(&node)).map(|e| e.span)
+            c.elements
+                .iter()
+                .find(|e| e.kind.nodes().contains(&node))
+                .map(|e| e.span)
         })
     };
 
@@ -83,7 +94,11 @@ pub fn topology(c: &Circuit, node_use: &[Option<Span>], diags: &mut Diagnostics)
             ElementKind::Resistor { a, b, .. }
             | ElementKind::Inductor { a, b, .. }
             | ElementKind::Diode { a, c: b, .. }
-            | ElementKind::Mtj { free: a, reference: b, .. }
+            | ElementKind::Mtj {
+                free: a,
+                reference: b,
+                ..
+            }
             | ElementKind::VSource { p: a, n: b, .. }
             | ElementKind::Vcvs { p: a, n: b, .. }
             | ElementKind::Ccvs { p: a, n: b, .. } => {
@@ -100,39 +115,53 @@ pub fn topology(c: &Circuit, node_use: &[Option<Span>], diags: &mut Diagnostics)
         }
     }
     let ground = dc.find(0);
-    let mut reported: Vec<usize> = Vec::new();
-    let mut groups: Vec<(usize, Vec<NodeId>)> = Vec::new();
+    // Floating groups in order of their first node.
+    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    let mut groups: Vec<Vec<NodeId>> = Vec::new();
     for node in 1..n {
         let r = dc.find(node);
         if r == ground {
             continue;
         }
-        match groups.iter_mut().find(|(root, _)| *root == r) {
-            Some((_, g)) => g.push(node),
-            None => groups.push((r, vec![node])),
-        }
+        let g = *group_of.entry(r).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(node);
     }
-    for (root, nodes) in &groups {
-        reported.push(*root);
+    for nodes in &groups {
         let first = nodes[0];
         let mut help = "add a resistor to ground or check the node name".to_string();
         if nodes.len() > 1 {
-            let others: Vec<&str> = nodes[1..].iter().take(8).map(|&k| c.nodes[k].as_str()).collect();
+            let others: Vec<&str> = nodes[1..]
+                .iter()
+                .take(8)
+                .map(|&k| c.nodes[k].as_str())
+                .collect();
             let more = if nodes.len() > 9 { ", ..." } else { "" };
-            help.push_str(&format!(" (also without a DC path: {}{more})", others.join(", ")));
+            help.push_str(&format!(
+                " (also without a DC path: {}{more})",
+                others.join(", ")
+            ));
         }
         diags.push(
-            Diagnostic::error(format!("node '{}' has no DC path to ground", c.nodes[first]), span_of(first))
-                .with_help(help),
+            Diagnostic::error(
+                format!("node '{}' has no DC path to ground", c.nodes[first]),
+                span_of(first),
+            )
+            .with_help(help),
         );
     }
 
     // 3. Dangling nodes (a warning: harmless for the solver, but usually a typo).
-    for node in 1..n {
-        if terminals[node] == 1 && !reported.contains(&dc.find(node)) {
+    for (node, &count) in terminals.iter().enumerate().skip(1) {
+        if count == 1 && !group_of.contains_key(&dc.find(node)) {
             diags.push(
-                Diagnostic::warning(format!("node '{}' is connected to only one terminal", c.nodes[node]), span_of(node))
-                    .with_help("check the node name"),
+                Diagnostic::warning(
+                    format!("node '{}' is connected to only one terminal", c.nodes[node]),
+                    span_of(node),
+                )
+                .with_help("check the node name"),
             );
         }
     }
@@ -144,11 +173,19 @@ mod tests {
     use crate::circuit::{Element, Waveform};
 
     fn el(name: &str, kind: ElementKind) -> Element {
-        Element { name: name.into(), kind, span: Span::default() }
+        Element {
+            name: name.into(),
+            kind,
+            span: Span::default(),
+        }
     }
 
     fn circuit(nodes: usize, elements: Vec<Element>) -> Circuit {
-        Circuit { nodes: (0..nodes).map(|k| k.to_string()).collect(), elements, ..Circuit::default() }
+        Circuit {
+            nodes: (0..nodes).map(|k| k.to_string()).collect(),
+            elements,
+            ..Circuit::default()
+        }
     }
 
     fn msgs(c: &Circuit) -> Vec<String> {
@@ -158,7 +195,11 @@ mod tests {
     }
 
     fn v(p: usize, n: usize) -> ElementKind {
-        ElementKind::VSource { p, n, wave: Waveform::default() }
+        ElementKind::VSource {
+            p,
+            n,
+            wave: Waveform::default(),
+        }
     }
 
     #[test]
@@ -180,7 +221,15 @@ mod tests {
             3,
             vec![
                 el("v1", v(1, 0)),
-                el("c1", ElementKind::Capacitor { a: 1, b: 2, c: 1.0, ic: None }),
+                el(
+                    "c1",
+                    ElementKind::Capacitor {
+                        a: 1,
+                        b: 2,
+                        c: 1.0,
+                        ic: None,
+                    },
+                ),
                 el("r2", ElementKind::Resistor { a: 2, b: 2, r: 1.0 }),
             ],
         );
@@ -191,7 +240,21 @@ mod tests {
     fn source_loops() {
         let c = circuit(2, vec![el("v1", v(1, 0)), el("v2", v(1, 0))]);
         assert_eq!(msgs(&c), ["voltage sources/inductors form a loop"]);
-        let c = circuit(2, vec![el("v1", v(1, 0)), el("l1", ElementKind::Inductor { a: 0, b: 1, l: 1.0, ic: None })]);
+        let c = circuit(
+            2,
+            vec![
+                el("v1", v(1, 0)),
+                el(
+                    "l1",
+                    ElementKind::Inductor {
+                        a: 0,
+                        b: 1,
+                        l: 1.0,
+                        ic: None,
+                    },
+                ),
+            ],
+        );
         assert_eq!(msgs(&c), ["voltage sources/inductors form a loop"]);
     }
 
@@ -199,7 +262,10 @@ mod tests {
     fn dangling_node_is_a_warning() {
         let c = circuit(
             3,
-            vec![el("v1", v(1, 0)), el("r1", ElementKind::Resistor { a: 1, b: 2, r: 1.0 })],
+            vec![
+                el("v1", v(1, 0)),
+                el("r1", ElementKind::Resistor { a: 1, b: 2, r: 1.0 }),
+            ],
         );
         assert_eq!(msgs(&c), ["node '2' is connected to only one terminal"]);
     }

@@ -43,18 +43,33 @@ pub(crate) fn command(el: &mut Elab, inst: &Inst, line: &Line) {
         }
         ".global" | ".end" => {}
         ".meas" | ".measure" | ".step" | ".four" | ".fourier" => {
-            el.warn(format!("'{}' is not supported yet; ignored", line.tokens[0].text), line.tokens[0].span);
+            el.warn(
+                format!("'{}' is not supported yet; ignored", line.tokens[0].text),
+                line.tokens[0].span,
+            );
         }
         ".ac" | ".noise" | ".tf" | ".sens" | ".pz" | ".disto" | ".pss" | ".sp" => {
-            el.warn(format!("analysis '{}' is not supported; ignored", line.tokens[0].text), line.tokens[0].span);
+            el.warn(
+                format!(
+                    "analysis '{}' is not supported; ignored",
+                    line.tokens[0].text
+                ),
+                line.tokens[0].span,
+            );
         }
-        _ => el.warn(format!("unknown dot command '{}'; ignored", line.tokens[0].text), line.tokens[0].span),
+        _ => el.warn(
+            format!("unknown dot command '{}'; ignored", line.tokens[0].text),
+            line.tokens[0].span,
+        ),
     }
 }
 
 fn extra(el: &mut Elab, line: &Line, from: usize) {
     if let Some(t) = line.tokens.get(from) {
-        el.warn(format!("extra text '{}' after {} is ignored", t.text, line.head()), t.span);
+        el.warn(
+            format!("extra text '{}' after {} is ignored", t.text, line.head()),
+            t.span,
+        );
     }
 }
 
@@ -68,13 +83,21 @@ fn integer(el: &mut Elab, inst: &Inst, t: &Token) -> Option<u64> {
     if v >= 0.0 && v.fract() == 0.0 && v < 1.8e19 {
         Some(v as u64)
     } else {
-        el.error(format!("expected a non-negative integer, found {v}"), t.span, "e.g. itl1=100");
+        el.error(
+            format!("expected a non-negative integer, found {v}"),
+            t.span,
+            "e.g. itl1=100",
+        );
         None
     }
 }
 
 fn options(el: &mut Elab, inst: &Inst, line: &Line) {
-    let toks: Vec<Token> = line.tokens[1..].iter().filter(|t| t.kind != TokKind::Comma).cloned().collect();
+    let toks: Vec<Token> = line.tokens[1..]
+        .iter()
+        .filter(|t| t.kind != TokKind::Comma)
+        .cloned()
+        .collect();
     let (flags, kvs) = split_kv(&toks, el.diags);
     for f in flags {
         if f.kind == TokKind::Word {
@@ -98,7 +121,9 @@ fn options(el: &mut Elab, inst: &Inst, line: &Line) {
                 ),
             },
             "reltol" | "abstol" | "vntol" | "chgtol" | "trtol" | "gmin" | "temp" => {
-                let Some(v) = value(el, inst, t) else { continue };
+                let Some(v) = value(el, inst, t) else {
+                    continue;
+                };
                 if key != "temp" && v <= 0.0 {
                     el.error(format!("{key} must be positive"), t.span, "");
                     continue;
@@ -115,7 +140,9 @@ fn options(el: &mut Elab, inst: &Inst, line: &Line) {
                 }
             }
             "maxord" | "itl1" | "itl4" | "seed" => {
-                let Some(v) = integer(el, inst, t) else { continue };
+                let Some(v) = integer(el, inst, t) else {
+                    continue;
+                };
                 let o = &mut el.circuit.options;
                 match key {
                     "maxord" => {
@@ -136,7 +163,13 @@ fn options(el: &mut Elab, inst: &Inst, line: &Line) {
                         el.circuit.options.extra.insert(key.to_string(), v);
                     }
                 } else {
-                    el.warn(format!("option '{}={}' is not numeric; ignored", kv.key.text, t.text), t.span);
+                    el.warn(
+                        format!(
+                            "option '{}={}' is not numeric; ignored",
+                            kv.key.text, t.text
+                        ),
+                        t.span,
+                    );
                 }
             }
         }
@@ -145,7 +178,11 @@ fn options(el: &mut Elab, inst: &Inst, line: &Line) {
 
 fn temp(el: &mut Elab, inst: &Inst, line: &Line) {
     let Some(t) = line.tokens.get(1) else {
-        el.error("expected a temperature in °C after .temp", line.end_span(), ".temp 27");
+        el.error(
+            "expected a temperature in °C after .temp",
+            line.end_span(),
+            ".temp 27",
+        );
         return;
     };
     if let Some(v) = value(el, inst, t) {
@@ -157,14 +194,22 @@ fn temp(el: &mut Elab, inst: &Inst, line: &Line) {
 }
 
 /// Parse `v(NODE)` starting at token `i`; returns the node name token and the next index.
-fn v_of<'t>(toks: &'t [Token], i: usize) -> Option<(&'t Token, usize)> {
-    let (v, lp, n, rp) = (toks.get(i)?, toks.get(i + 1)?, toks.get(i + 2)?, toks.get(i + 3)?);
-    (v.is("v") && lp.kind == TokKind::LParen && n.kind == TokKind::Word && rp.kind == TokKind::RParen)
+fn v_of(toks: &[Token], i: usize) -> Option<(&Token, usize)> {
+    let (v, lp, n, rp) = (
+        toks.get(i)?,
+        toks.get(i + 1)?,
+        toks.get(i + 2)?,
+        toks.get(i + 3)?,
+    );
+    (v.is("v")
+        && lp.kind == TokKind::LParen
+        && n.kind == TokKind::Word
+        && rp.kind == TokKind::RParen)
         .then_some((n, i + 4))
 }
 
 fn existing_node(el: &mut Elab, t: &Token) -> Option<NodeId> {
-    match el.circuit.node(&t.lower) {
+    match el.node_id(&t.lower) {
         Some(id) => Some(id),
         None => {
             el.error(
@@ -179,9 +224,17 @@ fn existing_node(el: &mut Elab, t: &Token) -> Option<NodeId> {
 
 fn initial(el: &mut Elab, inst: &Inst, line: &Line, is_ic: bool) {
     let toks = &line.tokens;
-    let usage = if is_ic { ".ic v(NODE)=VALUE ..." } else { ".nodeset v(NODE)=VALUE ..." };
+    let usage = if is_ic {
+        ".ic v(NODE)=VALUE ..."
+    } else {
+        ".nodeset v(NODE)=VALUE ..."
+    };
     if toks.len() == 1 {
-        el.error(format!("expected v(NODE)=VALUE after {}", line.head()), line.end_span(), usage);
+        el.error(
+            format!("expected v(NODE)=VALUE after {}", line.head()),
+            line.end_span(),
+            usage,
+        );
     }
     let mut i = 1;
     while i < toks.len() {
@@ -191,7 +244,9 @@ fn initial(el: &mut Elab, inst: &Inst, line: &Line, is_ic: bool) {
         }
         let parsed = v_of(toks, i).and_then(|(n, j)| {
             (toks.get(j)?.kind == TokKind::Eq).then_some(())?;
-            let val = toks.get(j + 1).filter(|t| matches!(t.kind, TokKind::Word | TokKind::Expr))?;
+            let val = toks
+                .get(j + 1)
+                .filter(|t| matches!(t.kind, TokKind::Word | TokKind::Expr))?;
             Some((n, val, j + 2))
         });
         let Some((n, val, next)) = parsed else {
@@ -199,12 +254,18 @@ fn initial(el: &mut Elab, inst: &Inst, line: &Line, is_ic: bool) {
             return;
         };
         i = next;
-        let (Some(id), Some(v)) = (existing_node(el, n), value(el, inst, val)) else { continue };
+        let (Some(id), Some(v)) = (existing_node(el, n), value(el, inst, val)) else {
+            continue;
+        };
         if id == 0 {
             el.warn("initial condition on ground is ignored", n.span);
             continue;
         }
-        let list = if is_ic { &mut el.circuit.ic } else { &mut el.circuit.nodeset };
+        let list = if is_ic {
+            &mut el.circuit.ic
+        } else {
+            &mut el.circuit.nodeset
+        };
         list.retain(|(k, _)| *k != id);
         list.push((id, v));
     }
@@ -212,28 +273,50 @@ fn initial(el: &mut Elab, inst: &Inst, line: &Line, is_ic: bool) {
 
 fn dc(el: &mut Elab, inst: &Inst, line: &Line) {
     const USAGE: &str = ".dc SRC START STOP STEP [SRC2 START2 STOP2 STEP2]";
-    let toks: Vec<&Token> = line.tokens[1..].iter().filter(|t| t.kind != TokKind::Comma).collect();
-    let toks: Vec<&Token> = if toks.first().is_some_and(|t| t.is("lin")) { toks[1..].to_vec() } else { toks };
+    let toks: Vec<&Token> = line.tokens[1..]
+        .iter()
+        .filter(|t| t.kind != TokKind::Comma)
+        .collect();
+    let toks: Vec<&Token> = if toks.first().is_some_and(|t| t.is("lin")) {
+        toks[1..].to_vec()
+    } else {
+        toks
+    };
     if toks.len() != 4 && toks.len() != 8 {
         let at = toks.get(8).map_or_else(|| line.end_span(), |t| t.span);
-        el.error(format!("expected 4 or 8 values after .dc, got {}", toks.len()), at, USAGE);
+        el.error(
+            format!("expected 4 or 8 values after .dc, got {}", toks.len()),
+            at,
+            USAGE,
+        );
         return;
     }
     let mut sweeps = Vec::new();
     for g in toks.chunks(4) {
         let src = g[0];
-        let kind = el.element_index(&src.lower).map(|i| &el.circuit.elements[i].kind);
-        if !matches!(kind, Some(ElementKind::VSource { .. } | ElementKind::ISource { .. })) {
+        let found = el.find_element(&src.lower);
+        let kind = found.map(|i| &el.circuit.elements[i].kind);
+        if !matches!(
+            kind,
+            Some(ElementKind::VSource { .. } | ElementKind::ISource { .. })
+        ) {
             let msg = if kind.is_some() {
                 format!("'{}' is not an independent source", src.text)
             } else {
                 format!("unknown source '{}'", src.text)
             };
-            el.error(msg, src.span, "sweep a V or I source defined in the netlist");
+            el.error(
+                msg,
+                src.span,
+                "sweep a V or I source defined in the netlist",
+            );
             return;
         }
-        let (Some(start), Some(stop), Some(step)) = (value(el, inst, g[1]), value(el, inst, g[2]), value(el, inst, g[3]))
-        else {
+        let (Some(start), Some(stop), Some(step)) = (
+            value(el, inst, g[1]),
+            value(el, inst, g[2]),
+            value(el, inst, g[3]),
+        ) else {
             return;
         };
         if step == 0.0 {
@@ -241,10 +324,23 @@ fn dc(el: &mut Elab, inst: &Inst, line: &Line) {
             return;
         }
         if (stop - start) * step < 0.0 {
-            el.error("the .dc step goes away from STOP", g[3].span, "use a negative step to sweep downwards");
+            el.error(
+                "the .dc step goes away from STOP",
+                g[3].span,
+                "use a negative step to sweep downwards",
+            );
             return;
         }
-        sweeps.push(DcSweep { source: src.lower.clone(), start, stop, step });
+        let source = found.map_or_else(
+            || src.lower.clone(),
+            |i| el.circuit.elements[i].name.clone(),
+        );
+        sweeps.push(DcSweep {
+            source,
+            start,
+            stop,
+            step,
+        });
     }
     el.circuit.analyses.push(Analysis::Dc { sweeps });
 }
@@ -266,7 +362,11 @@ fn tran(el: &mut Elab, inst: &Inst, line: &Line) {
         }
     }
     if vals.len() < 2 {
-        el.error("expected TSTEP and TSTOP after .tran", line.end_span(), USAGE);
+        el.error(
+            "expected TSTEP and TSTOP after .tran",
+            line.end_span(),
+            USAGE,
+        );
         return;
     }
     let (tstep, tstop) = (vals[0].0, vals[1].0);
@@ -275,7 +375,11 @@ fn tran(el: &mut Elab, inst: &Inst, line: &Line) {
     let check = [
         (tstep > 0.0, 0, "TSTEP must be positive"),
         (tstop > 0.0, 1, "TSTOP must be positive"),
-        (tstart >= 0.0 && tstart < tstop, 2, "TSTART must be between 0 and TSTOP"),
+        (
+            tstart >= 0.0 && tstart < tstop,
+            2,
+            "TSTART must be between 0 and TSTOP",
+        ),
         (tmax.is_none_or(|m| m > 0.0), 3, "TMAX must be positive"),
     ];
     for (ok, k, msg) in check {
@@ -284,7 +388,13 @@ fn tran(el: &mut Elab, inst: &Inst, line: &Line) {
             return;
         }
     }
-    el.circuit.analyses.push(Analysis::Tran { tstep, tstop, tstart, tmax, uic });
+    el.circuit.analyses.push(Analysis::Tran {
+        tstep,
+        tstop,
+        tstart,
+        tmax,
+        uic,
+    });
 }
 
 const DEVICE_FUNCS: [&str; 6] = ["mx", "my", "mz", "temp", "r", "p"];
@@ -301,7 +411,11 @@ fn saves(el: &mut Elab, line: &Line, from: usize) {
             continue;
         }
         if t.kind != TokKind::Word {
-            el.error(format!("unexpected '{}' in {}", t.text, line.head()), t.span, "e.g. .save v(out) i(vdd) mz(n1)");
+            el.error(
+                format!("unexpected '{}' in {}", t.text, line.head()),
+                t.span,
+                "e.g. .save v(out) i(vdd) mz(n1)",
+            );
             return;
         }
         if toks.get(i + 1).is_some_and(|n| n.kind == TokKind::LParen) {
@@ -313,7 +427,11 @@ fn saves(el: &mut Elab, line: &Line, from: usize) {
                     TokKind::Comma => {}
                     TokKind::Word => args.push(a),
                     _ => {
-                        el.error(format!("unexpected '{}'", a.text), a.span, "e.g. v(a) or v(a,b)");
+                        el.error(
+                            format!("unexpected '{}'", a.text),
+                            a.span,
+                            "e.g. v(a) or v(a,b)",
+                        );
                         return;
                     }
                 }
@@ -328,7 +446,10 @@ fn saves(el: &mut Elab, line: &Line, from: usize) {
             if t.is("all") {
                 all = true;
             } else if t.text.starts_with('@') {
-                el.warn(format!("device parameter '{}' cannot be saved yet; ignored", t.text), t.span);
+                el.warn(
+                    format!("device parameter '{}' cannot be saved yet; ignored", t.text),
+                    t.span,
+                );
             } else if existing_node(el, t).is_some() {
                 out.push(OutputRequest::Voltage(t.lower.clone(), None));
             }
@@ -353,7 +474,11 @@ fn saves(el: &mut Elab, line: &Line, from: usize) {
 fn request(el: &mut Elab, f: &Token, args: &[&Token]) -> Option<OutputRequest> {
     let func = f.lower.as_str();
     let arity_err = |el: &mut Elab, n: &str| {
-        el.error(format!("{func}() takes {n}"), f.span, "e.g. v(out), v(a,b), i(vdd), mz(n1)");
+        el.error(
+            format!("{func}() takes {n}"),
+            f.span,
+            "e.g. v(out), v(a,b), i(vdd), mz(n1)",
+        );
         None
     };
     match func {
@@ -365,27 +490,46 @@ fn request(el: &mut Elab, f: &Token, args: &[&Token]) -> Option<OutputRequest> {
             if let Some(b) = args.get(1) {
                 existing_node(el, b)?;
             }
-            Some(OutputRequest::Voltage(args[0].lower.clone(), args.get(1).map(|b| b.lower.clone())))
+            Some(OutputRequest::Voltage(
+                args[0].lower.clone(),
+                args.get(1).map(|b| b.lower.clone()),
+            ))
         }
         "i" => {
             if args.len() != 1 {
                 return arity_err(el, "one source name");
             }
             let a = args[0];
-            match el.element_index(&a.lower).map(|k| &el.circuit.elements[k].kind) {
-                Some(ElementKind::VSource { .. } | ElementKind::Inductor { .. }) => {
-                    Some(OutputRequest::Current(a.lower.clone()))
+            let found = el.find_element(&a.lower);
+            match found.map(|k| &el.circuit.elements[k]) {
+                Some(e)
+                    if matches!(
+                        e.kind,
+                        ElementKind::VSource { .. }
+                            | ElementKind::Inductor { .. }
+                            | ElementKind::Vcvs { .. }
+                            | ElementKind::Ccvs { .. }
+                    ) =>
+                {
+                    Some(OutputRequest::Current(e.name.clone()))
                 }
                 Some(_) => {
                     el.error(
-                        format!("i() needs a voltage source or inductor; '{}' is neither", a.text),
+                        format!(
+                            "i() needs a voltage source, inductor or E/H source; '{}' is none of these",
+                            a.text
+                        ),
                         a.span,
                         "put a 0 V source in series to measure a current",
                     );
                     None
                 }
                 None => {
-                    el.error(format!("unknown element '{}'", a.text), a.span, "i() takes a V source or inductor name");
+                    el.error(
+                        format!("unknown element '{}'", a.text),
+                        a.span,
+                        "i() takes a V, L, E or H element name (x1.vs or v.x1.vs inside subcircuits)",
+                    );
                     None
                 }
             }
@@ -395,14 +539,28 @@ fn request(el: &mut Elab, f: &Token, args: &[&Token]) -> Option<OutputRequest> {
                 return arity_err(el, "one MTJ name");
             }
             let a = args[0];
-            match el.element_index(&a.lower).map(|k| &el.circuit.elements[k].kind) {
-                Some(ElementKind::Mtj { .. }) => Some(OutputRequest::Device(func.to_string(), a.lower.clone())),
+            let found = el.find_element(&a.lower);
+            match found.map(|k| &el.circuit.elements[k]) {
+                Some(e) if matches!(e.kind, ElementKind::Mtj { .. }) => {
+                    Some(OutputRequest::Device(func.to_string(), e.name.clone()))
+                }
                 Some(_) => {
-                    el.error(format!("{func}() applies to MTJ (N) elements; '{}' is not one", a.text), a.span, "");
+                    el.error(
+                        format!(
+                            "{func}() applies to MTJ (N) elements; '{}' is not one",
+                            a.text
+                        ),
+                        a.span,
+                        "",
+                    );
                     None
                 }
                 None => {
-                    el.error(format!("unknown element '{}'", a.text), a.span, format!("{func}() takes an MTJ name, e.g. {func}(n1)"));
+                    el.error(
+                        format!("unknown element '{}'", a.text),
+                        a.span,
+                        format!("{func}() takes an MTJ name, e.g. {func}(n1)"),
+                    );
                     None
                 }
             }

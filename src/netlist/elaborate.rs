@@ -109,7 +109,10 @@ pub(crate) struct Elab<'a> {
 
 impl<'a> Elab<'a> {
     pub fn new(sources: &'a SourceMap, diags: &'a mut Diagnostics) -> Self {
-        let circuit = Circuit { nodes: vec!["0".to_string()], ..Circuit::default() };
+        let circuit = Circuit {
+            nodes: vec!["0".to_string()],
+            ..Circuit::default()
+        };
         Elab {
             sources,
             diags,
@@ -129,7 +132,11 @@ impl<'a> Elab<'a> {
     pub fn error(&mut self, msg: impl Into<String>, span: Span, help: impl Into<String>) {
         let help = help.into();
         let d = Diagnostic::error(msg, Some(span));
-        self.diags.push(if help.is_empty() { d } else { d.with_help(help) });
+        self.diags.push(if help.is_empty() {
+            d
+        } else {
+            d.with_help(help)
+        });
     }
 
     pub fn warn(&mut self, msg: impl Into<String>, span: Span) {
@@ -139,14 +146,22 @@ impl<'a> Elab<'a> {
     /// `file:line:col` of a span, for help texts.
     pub fn loc(&self, span: Span) -> String {
         let (l, c) = self.sources.line_col(span);
-        let path = self.sources.files.get(span.file).map_or("?", |f| f.path.as_str());
+        let path = self
+            .sources
+            .files
+            .get(span.file)
+            .map_or("?", |f| f.path.as_str());
         format!("{path}:{l}:{c}")
     }
 
     /// Node id for a node token in an instance (creating the node on first use).
     pub fn node(&mut self, inst: &Inst, tok: &Token) -> Option<NodeId> {
         if tok.kind != TokKind::Word {
-            self.error(format!("expected a node name, found '{}'", tok.text), tok.span, "node names are plain words");
+            self.error(
+                format!("expected a node name, found '{}'", tok.text),
+                tok.span,
+                "node names are plain words",
+            );
             return None;
         }
         let n = tok.lower.as_str();
@@ -156,7 +171,11 @@ impl<'a> Elab<'a> {
         if let Some(&id) = inst.pins.get(n) {
             return Some(id);
         }
-        let full = if self.globals.contains(n) { n.to_string() } else { format!("{}{n}", inst.prefix) };
+        let full = if self.globals.contains(n) {
+            n.to_string()
+        } else {
+            format!("{}{n}", inst.prefix)
+        };
         if let Some(&id) = self.node_ids.get(&full) {
             return Some(id);
         }
@@ -181,25 +200,51 @@ impl<'a> Elab<'a> {
     }
 
     /// Resolve a model reference for an element that needs one of the types `want`.
-    pub fn model(&mut self, inst: &Inst, tok: &Token, want: &[&str], letter: char, example: &str) -> Option<String> {
+    pub fn model(
+        &mut self,
+        inst: &Inst,
+        tok: &Token,
+        want: &[&str],
+        letter: char,
+        example: &str,
+    ) -> Option<String> {
         if tok.kind != TokKind::Word {
-            self.error(format!("expected a model name, found '{}'", tok.text), tok.span, format!("add a model name, e.g. {example}"));
+            self.error(
+                format!("expected a model name, found '{}'", tok.text),
+                tok.span,
+                format!("add a model name, e.g. {example}"),
+            );
             return None;
         }
         let Some(key) = inst.find_model(&tok.lower) else {
             let names = inst.model_names();
             let help = if names.is_empty() {
-                format!("no models are defined; add a .model line, e.g. '.model {} {example}'", tok.lower)
+                format!(
+                    "no models are defined; add a .model line, e.g. '.model {} {example}'",
+                    tok.lower
+                )
             } else {
-                format!("defined models: {} (or add a .model line)", names.join(", "))
+                format!(
+                    "defined models: {} (or add a .model line)",
+                    names.join(", ")
+                )
             };
             self.error(format!("unknown model '{}'", tok.text), tok.span, help);
             return None;
         };
-        let kind = self.circuit.models.get(&key).map(|m| m.kind.clone()).unwrap_or_default();
+        let kind = self
+            .circuit
+            .models
+            .get(&key)
+            .map(|m| m.kind.clone())
+            .unwrap_or_default();
         if !want.contains(&kind.as_str()) {
             self.error(
-                format!("model '{}' has type '{kind}', but {letter} elements need a '{}' model", tok.text, want.join("' or '")),
+                format!(
+                    "model '{}' has type '{kind}', but {letter} elements need a '{}' model",
+                    tok.text,
+                    want.join("' or '")
+                ),
                 tok.span,
                 format!("use a model defined as '.model NAME {example}'"),
             );
@@ -212,7 +257,11 @@ impl<'a> Elab<'a> {
     pub fn register_instance(&mut self, full: &str, span: Span) -> bool {
         if let Some(first) = self.inst_names.get(full).copied() {
             let at = self.loc(first);
-            self.error(format!("duplicate instance name '{full}'"), span, format!("'{full}' is first defined at {at}"));
+            self.error(
+                format!("duplicate instance name '{full}'"),
+                span,
+                format!("'{full}' is first defined at {at}"),
+            );
             return false;
         }
         self.inst_names.insert(full.to_string(), span);
@@ -223,7 +272,11 @@ impl<'a> Elab<'a> {
     pub fn add(&mut self, name: String, name_span: Span, kind: ElementKind, line: &Line) {
         if let Some(&idx) = self.elem_ids.get(&name) {
             let at = self.loc(self.circuit.elements[idx].span);
-            self.error(format!("duplicate element name '{name}'"), name_span, format!("'{name}' is first defined at {at}"));
+            self.error(
+                format!("duplicate element name '{name}'"),
+                name_span,
+                format!("'{name}' is first defined at {at}"),
+            );
             return;
         }
         if self.circuit.elements.len() >= MAX_ELEMENTS {
@@ -237,8 +290,34 @@ impl<'a> Elab<'a> {
             self.too_big = true;
             return;
         }
-        self.elem_ids.insert(name.clone(), self.circuit.elements.len());
-        self.circuit.elements.push(Element { name, kind, span: line.span });
+        self.elem_ids
+            .insert(name.clone(), self.circuit.elements.len());
+        self.circuit.elements.push(Element {
+            name,
+            kind,
+            span: line.span,
+        });
+    }
+
+    /// Node id by full (hierarchical, lowercase) name, without creating it.
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        if name == "0" || name == "gnd" {
+            return Some(GROUND);
+        }
+        self.node_ids.get(name).copied()
+    }
+
+    /// Element index by a name as written in `.save`/`.dc`: our dotted path (`x1.vs`) or
+    /// ngspice's flattened form with the type letter in front (`v.x1.vs`).
+    pub fn find_element(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.element_index(name) {
+            return Some(i);
+        }
+        let (letter, rest) = name.split_once('.')?;
+        let last = rest.rsplit('.').next()?;
+        (letter.len() == 1 && rest.contains('.') && last.starts_with(letter))
+            .then(|| self.element_index(rest))
+            .flatten()
     }
 
     /// Element index by full (hierarchical, lowercase) name.
@@ -266,7 +345,12 @@ impl<'a> Elab<'a> {
 }
 
 /// Elaborate the (include-expanded) lines of a netlist into a circuit.
-pub(crate) fn run(title: Option<String>, lines: &[Line], sources: &SourceMap, diags: &mut Diagnostics) -> Circuit {
+pub(crate) fn run(
+    title: Option<String>,
+    lines: &[Line],
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Circuit {
     let body = subckt::build(lines, sources, diags);
     let scope = Scope::new(None);
     for p in &body.params {
@@ -306,7 +390,11 @@ pub(crate) fn run(title: Option<String>, lines: &[Line], sources: &SourceMap, di
     if !diags.has_errors() {
         check::topology(&circuit, &node_use, diags);
     }
-    if circuit.analyses.is_empty() {
+    let asked = body
+        .commands
+        .iter()
+        .any(|c| matches!(c.head(), ".op" | ".dc" | ".tran"));
+    if circuit.analyses.is_empty() && !asked {
         diags.push(
             Diagnostic::warning("no analysis in the netlist", None)
                 .with_help("add .op, .dc SRC START STOP STEP, or .tran TSTEP TSTOP"),

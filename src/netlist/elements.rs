@@ -28,7 +28,12 @@ pub(crate) fn element(el: &mut Elab, inst: &Inst, line: &Line) {
     }
     let full = format!("{}{}", inst.prefix, name_tok.lower);
     let letter = name_tok.lower.chars().next().unwrap_or(' ');
-    let e = Ctx { inst, line, full, letter: letter.to_ascii_uppercase() };
+    let e = Ctx {
+        inst,
+        line,
+        full,
+        letter: letter.to_ascii_uppercase(),
+    };
     match letter {
         'r' => resistor(el, &e),
         'c' => capacitor(el, &e),
@@ -54,9 +59,17 @@ pub(crate) fn element(el: &mut Elab, inst: &Inst, line: &Line) {
             };
             let msg = match what {
                 Some(w) => format!("{w} are not supported"),
-                None => format!("unknown element type '{}' in '{}'", letter.to_ascii_uppercase(), name_tok.text),
+                None => format!(
+                    "unknown element type '{}' in '{}'",
+                    letter.to_ascii_uppercase(),
+                    name_tok.text
+                ),
             };
-            el.error(msg, name_tok.span, format!("supported element letters: {SUPPORTED} (N is an MTJ)"));
+            el.error(
+                msg,
+                name_tok.span,
+                format!("supported element letters: {SUPPORTED} (N is an MTJ)"),
+            );
         }
     }
 }
@@ -87,7 +100,12 @@ impl<'l> Args<'l> {
     fn new(el: &mut Elab, toks: &'l [Token]) -> Self {
         let (pos, kvs) = split_kv(toks, el.diags);
         let used = vec![false; kvs.len()];
-        Args { pos, next: 0, kvs, used }
+        Args {
+            pos,
+            next: 0,
+            kvs,
+            used,
+        }
     }
 
     /// The next positional token.
@@ -126,7 +144,11 @@ impl<'l> Args<'l> {
     fn finish(self, el: &mut Elab, e: &Ctx, usage: &str, ignored: &[&str], known: &[&str]) -> bool {
         let mut ok = true;
         for t in &self.pos[self.next..] {
-            el.error(format!("unexpected '{}' in '{}'", t.text, e.line.tokens[0].text), t.span, usage.to_string());
+            el.error(
+                format!("unexpected '{}' in '{}'", t.text, e.line.tokens[0].text),
+                t.span,
+                usage.to_string(),
+            );
             ok = false;
         }
         for (kv, used) in self.kvs.iter().zip(&self.used) {
@@ -134,14 +156,27 @@ impl<'l> Args<'l> {
                 continue;
             }
             if ignored.contains(&kv.key.lower.as_str()) {
-                el.warn(format!("parameter '{}' is not supported and is ignored", kv.key.text), kv.key.span);
+                el.warn(
+                    format!(
+                        "parameter '{}' is not supported and is ignored",
+                        kv.key.text
+                    ),
+                    kv.key.span,
+                );
             } else {
                 let help = if known.is_empty() {
                     format!("{} elements take no parameters", e.letter)
                 } else {
                     format!("{} elements accept: {}", e.letter, known.join(", "))
                 };
-                el.error(format!("unknown parameter '{}' for {} elements", kv.key.text, e.letter), kv.key.span, help);
+                el.error(
+                    format!(
+                        "unknown parameter '{}' for {} elements",
+                        kv.key.text, e.letter
+                    ),
+                    kv.key.span,
+                    help,
+                );
                 ok = false;
             }
         }
@@ -158,9 +193,14 @@ fn nodes(el: &mut Elab, e: &Ctx, n: usize, usage: &str) -> Option<Vec<NodeId>> {
             t.kind == TokKind::Word && toks.get(k + 1).is_none_or(|x| x.kind != TokKind::Eq)
         });
         if !is_node {
-            let found = toks.get(k).map_or(String::new(), |t| format!(" (found '{}')", t.text));
+            let found = toks
+                .get(k)
+                .map_or(String::new(), |t| format!(" (found '{}')", t.text));
             el.error(
-                format!("too few nodes for '{}': {} elements need {n}{found}", toks[0].text, e.letter),
+                format!(
+                    "too few nodes for '{}': {} elements need {n}{found}",
+                    toks[0].text, e.letter
+                ),
                 e.line.span_at(k),
                 usage.to_string(),
             );
@@ -174,7 +214,11 @@ fn nodes(el: &mut Elab, e: &Ctx, n: usize, usage: &str) -> Option<Vec<NodeId>> {
 /// Evaluate a required value token, reporting a missing one at the end of the line.
 fn required(el: &mut Elab, e: &Ctx, tok: Option<&Token>, what: &str, usage: &str) -> Option<f64> {
     let Some(t) = tok else {
-        el.error(format!("missing {what} for '{}'", e.line.tokens[0].text), e.line.end_span(), usage.to_string());
+        el.error(
+            format!("missing {what} for '{}'", e.line.tokens[0].text),
+            e.line.end_span(),
+            usage.to_string(),
+        );
         return None;
     };
     el.value(e.inst, t)
@@ -196,7 +240,11 @@ fn multiplier(el: &mut Elab, e: &Ctx, tok: Option<&Token>) -> Option<f64> {
             if m > 0.0 {
                 Some(m)
             } else {
-                el.error("multiplier m must be positive", t.span, "m is the number of parallel devices");
+                el.error(
+                    "multiplier m must be positive",
+                    t.span,
+                    "m is the number of parallel devices",
+                );
                 None
             }
         }
@@ -205,16 +253,24 @@ fn multiplier(el: &mut Elab, e: &Ctx, tok: Option<&Token>) -> Option<f64> {
 
 fn resistor(el: &mut Elab, e: &Ctx) {
     const USAGE: &str = "R<name> N+ N- VALUE [m=M], e.g. R1 in out 1k";
-    let Some(n) = nodes(el, e, 2, USAGE) else { return };
+    let Some(n) = nodes(el, e, 2, USAGE) else {
+        return;
+    };
     let mut a = Args::new(el, &e.line.tokens[3..]);
     let v = a.kv(&["r", "resistance"]).or_else(|| a.pos());
     let m = a.kv(&["m"]);
-    let ignored = ["tc", "tc1", "tc2", "temp", "dtemp", "noisy", "ac", "scale", "l", "w"];
+    let ignored = [
+        "tc", "tc1", "tc2", "temp", "dtemp", "noisy", "ac", "scale", "l", "w",
+    ];
     if !a.finish(el, e, USAGE, &ignored, &["r", "m"]) {
         return;
     }
-    let Some(r) = required(el, e, v, "resistance value", USAGE) else { return };
-    let Some(m) = multiplier(el, e, m) else { return };
+    let Some(r) = required(el, e, v, "resistance value", USAGE) else {
+        return;
+    };
+    let Some(m) = multiplier(el, e, m) else {
+        return;
+    };
     if r == 0.0 {
         el.error(
             format!("resistance of '{}' is 0", e.line.tokens[0].text),
@@ -223,12 +279,23 @@ fn resistor(el: &mut Elab, e: &Ctx) {
         );
         return;
     }
-    el.add(e.full.clone(), e.name_span(), ElementKind::Resistor { a: n[0], b: n[1], r: r / m }, e.line);
+    el.add(
+        e.full.clone(),
+        e.name_span(),
+        ElementKind::Resistor {
+            a: n[0],
+            b: n[1],
+            r: r / m,
+        },
+        e.line,
+    );
 }
 
 fn capacitor(el: &mut Elab, e: &Ctx) {
     const USAGE: &str = "C<name> N+ N- VALUE [ic=V0] [m=M], e.g. C1 out 0 10f";
-    let Some(n) = nodes(el, e, 2, USAGE) else { return };
+    let Some(n) = nodes(el, e, 2, USAGE) else {
+        return;
+    };
     let mut a = Args::new(el, &e.line.tokens[3..]);
     let v = a.kv(&["c", "capacitance"]).or_else(|| a.pos());
     let ic = a.kv(&["ic"]);
@@ -237,15 +304,31 @@ fn capacitor(el: &mut Elab, e: &Ctx) {
     if !a.finish(el, e, USAGE, &ignored, &["c", "ic", "m"]) {
         return;
     }
-    let Some(c) = required(el, e, v, "capacitance value", USAGE) else { return };
+    let Some(c) = required(el, e, v, "capacitance value", USAGE) else {
+        return;
+    };
     let Ok(ic) = optional(el, e, ic) else { return };
-    let Some(m) = multiplier(el, e, m) else { return };
-    el.add(e.full.clone(), e.name_span(), ElementKind::Capacitor { a: n[0], b: n[1], c: c * m, ic }, e.line);
+    let Some(m) = multiplier(el, e, m) else {
+        return;
+    };
+    el.add(
+        e.full.clone(),
+        e.name_span(),
+        ElementKind::Capacitor {
+            a: n[0],
+            b: n[1],
+            c: c * m,
+            ic,
+        },
+        e.line,
+    );
 }
 
 fn inductor(el: &mut Elab, e: &Ctx) {
     const USAGE: &str = "L<name> N+ N- VALUE [ic=I0] [m=M], e.g. L1 a b 1u";
-    let Some(n) = nodes(el, e, 2, USAGE) else { return };
+    let Some(n) = nodes(el, e, 2, USAGE) else {
+        return;
+    };
     let mut a = Args::new(el, &e.line.tokens[3..]);
     let v = a.kv(&["l", "inductance"]).or_else(|| a.pos());
     let ic = a.kv(&["ic"]);
@@ -254,9 +337,13 @@ fn inductor(el: &mut Elab, e: &Ctx) {
     if !a.finish(el, e, USAGE, &ignored, &["l", "ic", "m"]) {
         return;
     }
-    let Some(l) = required(el, e, v, "inductance value", USAGE) else { return };
+    let Some(l) = required(el, e, v, "inductance value", USAGE) else {
+        return;
+    };
     let Ok(ic) = optional(el, e, ic) else { return };
-    let Some(m) = multiplier(el, e, m) else { return };
+    let Some(m) = multiplier(el, e, m) else {
+        return;
+    };
     if l == 0.0 {
         el.error(
             format!("inductance of '{}' is 0", e.line.tokens[0].text),
@@ -265,16 +352,27 @@ fn inductor(el: &mut Elab, e: &Ctx) {
         );
         return;
     }
-    el.add(e.full.clone(), e.name_span(), ElementKind::Inductor { a: n[0], b: n[1], l: l / m, ic }, e.line);
+    el.add(
+        e.full.clone(),
+        e.name_span(),
+        ElementKind::Inductor {
+            a: n[0],
+            b: n[1],
+            l: l / m,
+            ic,
+        },
+        e.line,
+    );
 }
 
-const SOURCE_USAGE: &str =
-    "V<name> N+ N- [DC] VALUE [AC MAG] [PULSE(V1 V2 TD TR TF PW PER) | PWL(T1 V1 ...) | SIN(VO VA FREQ TD THETA PHASE) | EXP(V1 V2 TD1 TAU1 TD2 TAU2)]";
+const SOURCE_USAGE: &str = "V<name> N+ N- [DC] VALUE [AC MAG] [PULSE(V1 V2 TD TR TF PW PER) | PWL(T1 V1 ...) | SIN(VO VA FREQ TD THETA PHASE) | EXP(V1 V2 TD1 TAU1 TD2 TAU2)]";
 const SHAPES: [&str; 4] = ["pulse", "pwl", "sin", "exp"];
 const SOURCE_WORDS: [&str; 8] = ["dc", "ac", "pulse", "pwl", "sin", "exp", "r", "td"];
 
 fn source(el: &mut Elab, e: &Ctx) {
-    let Some(n) = nodes(el, e, 2, SOURCE_USAGE) else { return };
+    let Some(n) = nodes(el, e, 2, SOURCE_USAGE) else {
+        return;
+    };
     let toks = &e.line.tokens[3..];
     let mut dc: Option<f64> = None;
     let mut tran: Option<TranShape> = None;
@@ -282,7 +380,11 @@ fn source(el: &mut Elab, e: &Ctx) {
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];
-        let w = if t.kind == TokKind::Word { t.lower.as_str() } else { "" };
+        let w = if t.kind == TokKind::Word {
+            t.lower.as_str()
+        } else {
+            ""
+        };
         if t.kind == TokKind::Comma {
             i += 1;
         } else if w == "dc" {
@@ -313,15 +415,25 @@ fn source(el: &mut Elab, e: &Ctx) {
                 k += 1;
             }
             if k == 0 {
-                el.error("expected a magnitude after AC", e.line.span_at(3 + i), SOURCE_USAGE);
+                el.error(
+                    "expected a magnitude after AC",
+                    e.line.span_at(3 + i),
+                    SOURCE_USAGE,
+                );
                 return;
             }
         } else if SHAPES.contains(&w) {
             if tran.is_some() {
-                el.error("a source can have only one transient shape", t.span, SOURCE_USAGE);
+                el.error(
+                    "a source can have only one transient shape",
+                    t.span,
+                    SOURCE_USAGE,
+                );
                 return;
             }
-            let Some((args, next)) = shape_args(el, toks, i + 1) else { return };
+            let Some((args, next)) = shape_args(el, toks, i + 1) else {
+                return;
+            };
             i = next;
             let mut vals = Vec::with_capacity(args.len());
             for a in &args {
@@ -331,7 +443,8 @@ fn source(el: &mut Elab, e: &Ctx) {
                 }
             }
             let (mut repeat, mut td) = (None, 0.0);
-            while let (Some(k), Some(eq), Some(v)) = (toks.get(i), toks.get(i + 1), toks.get(i + 2)) {
+            while let (Some(k), Some(eq), Some(v)) = (toks.get(i), toks.get(i + 1), toks.get(i + 2))
+            {
                 if w != "pwl" || eq.kind != TokKind::Eq || !(k.is("r") || k.is("td")) {
                     break;
                 }
@@ -346,9 +459,15 @@ fn source(el: &mut Elab, e: &Ctx) {
                 tran = shape(el, w, t.span, &vals, repeat, td);
                 ok &= tran.is_some();
             }
-        } else if matches!(w, "sffm" | "am" | "trnoise" | "trrandom" | "pat" | "distof1" | "distof2" | "portnum") {
+        } else if matches!(
+            w,
+            "sffm" | "am" | "trnoise" | "trrandom" | "pat" | "distof1" | "distof2" | "portnum"
+        ) {
             el.error(
-                format!("'{}' sources are not supported", t.text.to_ascii_uppercase()),
+                format!(
+                    "'{}' sources are not supported",
+                    t.text.to_ascii_uppercase()
+                ),
                 t.span,
                 "supported: DC value, PULSE, PWL, SIN, EXP",
             );
@@ -362,7 +481,14 @@ fn source(el: &mut Elab, e: &Ctx) {
             ok &= dc.is_some();
             i += 1;
         } else {
-            el.error(format!("unexpected '{}' in source '{}'", t.text, e.line.tokens[0].text), t.span, SOURCE_USAGE);
+            el.error(
+                format!(
+                    "unexpected '{}' in source '{}'",
+                    t.text, e.line.tokens[0].text
+                ),
+                t.span,
+                SOURCE_USAGE,
+            );
             return;
         }
     }
@@ -373,15 +499,26 @@ fn source(el: &mut Elab, e: &Ctx) {
         (Some(v), _) => v,
         (None, Some(s)) => initial_value(s),
         (None, None) => {
-            el.warn(format!("no value given for '{}'; using 0", e.line.tokens[0].text), e.line.end_span());
+            el.warn(
+                format!("no value given for '{}'; using 0", e.line.tokens[0].text),
+                e.line.end_span(),
+            );
             0.0
         }
     };
     let wave = Waveform { dc, tran };
     let kind = if e.letter == 'V' {
-        ElementKind::VSource { p: n[0], n: n[1], wave }
+        ElementKind::VSource {
+            p: n[0],
+            n: n[1],
+            wave,
+        }
     } else {
-        ElementKind::ISource { p: n[0], n: n[1], wave }
+        ElementKind::ISource {
+            p: n[0],
+            n: n[1],
+            wave,
+        }
     };
     el.add(e.full.clone(), e.name_span(), kind, e.line);
 }
@@ -391,7 +528,8 @@ fn initial_value(s: &TranShape) -> f64 {
     match s {
         TranShape::Pulse { v1, .. } => *v1,
         TranShape::Pwl { points, .. } => points.first().map_or(0.0, |p| p.1),
-        TranShape::Sin { vo, .. } => *vo,
+        // Before TD ngspice's SIN is VO + VA·sin(PHASE).
+        TranShape::Sin { vo, va, phase, .. } => vo + va * phase.to_radians().sin(),
         TranShape::Exp { v1, .. } => *v1,
     }
 }
@@ -408,7 +546,11 @@ fn shape_args<'t>(el: &mut Elab, toks: &'t [Token], i: usize) -> Option<(Vec<&'t
                 TokKind::Comma => {}
                 TokKind::Word | TokKind::Expr => out.push(t),
                 _ => {
-                    el.error(format!("unexpected '{}' in source arguments", t.text), t.span, SOURCE_USAGE);
+                    el.error(
+                        format!("unexpected '{}' in source arguments", t.text),
+                        t.span,
+                        SOURCE_USAGE,
+                    );
                     return None;
                 }
             }
@@ -430,13 +572,28 @@ fn shape_args<'t>(el: &mut Elab, toks: &'t [Token], i: usize) -> Option<(Vec<&'t
     Some((out, j))
 }
 
-fn shape(el: &mut Elab, kind: &str, at: Span, v: &[(f64, Span)], repeat: Option<f64>, td: f64) -> Option<TranShape> {
+fn shape(
+    el: &mut Elab,
+    kind: &str,
+    at: Span,
+    v: &[(f64, Span)],
+    repeat: Option<f64>,
+    td: f64,
+) -> Option<TranShape> {
     let n = v.len();
     let get = |k: usize| v.get(k).map(|x| x.0);
     // ngspice treats a zero optional parameter like an absent one (it gets its default).
     let nz = |k: usize| get(k).filter(|x| *x != 0.0);
     let count_err = |el: &mut Elab, what: &str| {
-        el.error(format!("{} needs {what}, got {n} value{}", kind.to_ascii_uppercase(), if n == 1 { "" } else { "s" }), at, SOURCE_USAGE);
+        el.error(
+            format!(
+                "{} needs {what}, got {n} value{}",
+                kind.to_ascii_uppercase(),
+                if n == 1 { "" } else { "s" }
+            ),
+            at,
+            SOURCE_USAGE,
+        );
         None
     };
     match kind {
@@ -455,14 +612,18 @@ fn shape(el: &mut Elab, kind: &str, at: Span, v: &[(f64, Span)], repeat: Option<
             })
         }
         "pwl" => {
-            if n < 2 || n % 2 != 0 {
+            if n < 2 || !n.is_multiple_of(2) {
                 return count_err(el, "time-value pairs (T1 V1 T2 V2 ...)");
             }
             let points: Vec<(f64, f64)> = v.chunks(2).map(|c| (c[0].0, c[1].0)).collect();
             for k in 1..points.len() {
                 if points[k].0 < points[k - 1].0 {
                     el.error(
-                        format!("PWL time {} is before the previous time {}", points[k].0, points[k - 1].0),
+                        format!(
+                            "PWL time {:e} is before the previous time {:e}",
+                            points[k].0,
+                            points[k - 1].0
+                        ),
                         v[2 * k].1,
                         "PWL times must not decrease",
                     );
@@ -488,7 +649,14 @@ fn shape(el: &mut Elab, kind: &str, at: Span, v: &[(f64, Span)], repeat: Option<
             if !(2..=6).contains(&n) {
                 return count_err(el, "2 to 6 values (V1 V2 [TD1 TAU1 TD2 TAU2])");
             }
-            Some(TranShape::Exp { v1: v[0].0, v2: v[1].0, td1: nz(2), tau1: nz(3), td2: nz(4), tau2: nz(5) })
+            Some(TranShape::Exp {
+                v1: v[0].0,
+                v2: v[1].0,
+                td1: nz(2),
+                tau1: nz(3),
+                td2: nz(4),
+                tau2: nz(5),
+            })
         }
     }
 }
@@ -505,10 +673,15 @@ fn reject_nonlinear(el: &mut Elab, e: &Ctx, k: usize) -> bool {
         );
         return true;
     }
-    let behavioural = ["value", "vol", "cur", "table", "laplace", "freq", "and", "or", "nand", "nor"];
+    let behavioural = [
+        "value", "vol", "cur", "table", "laplace", "freq", "and", "or", "nand", "nor",
+    ];
     if t.kind == TokKind::Word && behavioural.contains(&t.lower.as_str()) {
         el.error(
-            format!("behavioural '{}' sources are not supported", t.text.to_ascii_uppercase()),
+            format!(
+                "behavioural '{}' sources are not supported",
+                t.text.to_ascii_uppercase()
+            ),
             t.span,
             format!("use the linear form, e.g. {}", linear_usage(e.letter)),
         );
@@ -531,18 +704,38 @@ fn vc_source(el: &mut Elab, e: &Ctx) {
     if reject_nonlinear(el, e, 3) {
         return;
     }
-    let Some(n) = nodes(el, e, 4, usage) else { return };
+    let Some(n) = nodes(el, e, 4, usage) else {
+        return;
+    };
     let mut a = Args::new(el, &e.line.tokens[5..]);
     let v = a.kv(&["gain", "gm"]).or_else(|| a.pos());
     if !a.finish(el, e, usage, &["m"], &["gain"]) {
         return;
     }
-    let what = if e.letter == 'E' { "gain" } else { "transconductance" };
-    let Some(g) = required(el, e, v, what, usage) else { return };
-    let kind = if e.letter == 'E' {
-        ElementKind::Vcvs { p: n[0], n: n[1], cp: n[2], cn: n[3], gain: g }
+    let what = if e.letter == 'E' {
+        "gain"
     } else {
-        ElementKind::Vccs { p: n[0], n: n[1], cp: n[2], cn: n[3], gm: g }
+        "transconductance"
+    };
+    let Some(g) = required(el, e, v, what, usage) else {
+        return;
+    };
+    let kind = if e.letter == 'E' {
+        ElementKind::Vcvs {
+            p: n[0],
+            n: n[1],
+            cp: n[2],
+            cn: n[3],
+            gain: g,
+        }
+    } else {
+        ElementKind::Vccs {
+            p: n[0],
+            n: n[1],
+            cp: n[2],
+            cn: n[3],
+            gm: g,
+        }
     };
     el.add(e.full.clone(), e.name_span(), kind, e.line);
 }
@@ -552,13 +745,19 @@ fn cc_source(el: &mut Elab, e: &Ctx) {
     if reject_nonlinear(el, e, 3) {
         return;
     }
-    let Some(n) = nodes(el, e, 2, usage) else { return };
+    let Some(n) = nodes(el, e, 2, usage) else {
+        return;
+    };
     let toks = &e.line.tokens;
     let Some(ctrl) = toks
         .get(3)
         .filter(|t| t.kind == TokKind::Word && toks.get(4).is_none_or(|x| x.kind != TokKind::Eq))
     else {
-        el.error("expected the name of the controlling voltage source", e.line.span_at(3), usage);
+        el.error(
+            "expected the name of the controlling voltage source",
+            e.line.span_at(3),
+            usage,
+        );
         return;
     };
     let mut a = Args::new(el, &toks[4..]);
@@ -566,14 +765,31 @@ fn cc_source(el: &mut Elab, e: &Ctx) {
     if !a.finish(el, e, usage, &["m"], &["gain"]) {
         return;
     }
-    let what = if e.letter == 'F' { "gain" } else { "transresistance" };
-    let Some(g) = required(el, e, v, what, usage) else { return };
-    let vctrl = format!("{}{}", e.inst.prefix, ctrl.lower);
-    el.pending_ctrl.push((e.full.clone(), vctrl.clone(), ctrl.span));
-    let kind = if e.letter == 'F' {
-        ElementKind::Cccs { p: n[0], n: n[1], vctrl, gain: g }
+    let what = if e.letter == 'F' {
+        "gain"
     } else {
-        ElementKind::Ccvs { p: n[0], n: n[1], vctrl, r: g }
+        "transresistance"
+    };
+    let Some(g) = required(el, e, v, what, usage) else {
+        return;
+    };
+    let vctrl = format!("{}{}", e.inst.prefix, ctrl.lower);
+    el.pending_ctrl
+        .push((e.full.clone(), vctrl.clone(), ctrl.span));
+    let kind = if e.letter == 'F' {
+        ElementKind::Cccs {
+            p: n[0],
+            n: n[1],
+            vctrl,
+            gain: g,
+        }
+    } else {
+        ElementKind::Ccvs {
+            p: n[0],
+            n: n[1],
+            vctrl,
+            r: g,
+        }
     };
     el.add(e.full.clone(), e.name_span(), kind, e.line);
 }
@@ -581,9 +797,17 @@ fn cc_source(el: &mut Elab, e: &Ctx) {
 fn model_token<'l>(el: &mut Elab, e: &'l Ctx, k: usize, usage: &str) -> Option<&'l Token> {
     let toks = &e.line.tokens;
     match toks.get(k) {
-        Some(t) if t.kind == TokKind::Word && toks.get(k + 1).is_none_or(|x| x.kind != TokKind::Eq) => Some(t),
+        Some(t)
+            if t.kind == TokKind::Word && toks.get(k + 1).is_none_or(|x| x.kind != TokKind::Eq) =>
+        {
+            Some(t)
+        }
         _ => {
-            el.error(format!("missing model name for '{}'", toks[0].text), e.line.span_at(k), usage.to_string());
+            el.error(
+                format!("missing model name for '{}'", toks[0].text),
+                e.line.span_at(k),
+                usage.to_string(),
+            );
             None
         }
     }
@@ -591,8 +815,12 @@ fn model_token<'l>(el: &mut Elab, e: &'l Ctx, k: usize, usage: &str) -> Option<&
 
 fn diode(el: &mut Elab, e: &Ctx) {
     const USAGE: &str = "D<name> ANODE CATHODE MODEL [AREA] [off], e.g. D1 a 0 dmod";
-    let Some(n) = nodes(el, e, 2, USAGE) else { return };
-    let Some(mt) = model_token(el, e, 3, USAGE) else { return };
+    let Some(n) = nodes(el, e, 2, USAGE) else {
+        return;
+    };
+    let Some(mt) = model_token(el, e, 3, USAGE) else {
+        return;
+    };
     let model = el.model(e.inst, mt, &["d"], 'D', "d (is=1e-14 n=1)");
     let mut a = Args::new(el, &e.line.tokens[4..]);
     let off = a.flag("off");
@@ -603,27 +831,60 @@ fn diode(el: &mut Elab, e: &Ctx) {
         return;
     }
     let Some(model) = model else { return };
-    let Ok(area) = optional(el, e, area) else { return };
-    let Some(m) = multiplier(el, e, m) else { return };
+    let Ok(area) = optional(el, e, area) else {
+        return;
+    };
+    let Some(m) = multiplier(el, e, m) else {
+        return;
+    };
     let area = area.unwrap_or(1.0);
     if area <= 0.0 {
         el.error("diode area must be positive", e.line.span_at(4), USAGE);
         return;
     }
-    el.add(e.full.clone(), e.name_span(), ElementKind::Diode { a: n[0], c: n[1], model, area: area * m, off }, e.line);
+    el.add(
+        e.full.clone(),
+        e.name_span(),
+        ElementKind::Diode {
+            a: n[0],
+            c: n[1],
+            model,
+            area: area * m,
+            off,
+        },
+        e.line,
+    );
 }
 
 fn mosfet(el: &mut Elab, e: &Ctx) {
     const USAGE: &str = "M<name> D G S B MODEL [L=..] [W=..] [AD= AS= PD= PS=] [M=] [off]";
-    let Some(n) = nodes(el, e, 4, USAGE) else { return };
-    let Some(mt) = model_token(el, e, 5, USAGE) else { return };
-    let model = el.model(e.inst, mt, &["nmos", "pmos"], 'M', "nmos (level=1 vto=0.7 kp=120u)");
+    let Some(n) = nodes(el, e, 4, USAGE) else {
+        return;
+    };
+    let Some(mt) = model_token(el, e, 5, USAGE) else {
+        return;
+    };
+    let model = el.model(
+        e.inst,
+        mt,
+        &["nmos", "pmos"],
+        'M',
+        "nmos (level=1 vto=0.7 kp=120u)",
+    );
     let mut a = Args::new(el, &e.line.tokens[6..]);
     let off = a.flag("off");
-    let toks: Vec<Option<&Token>> =
-        ["l", "w", "ad", "as", "pd", "ps", "m"].iter().map(|k| a.kv(&[k])).collect();
+    let toks: Vec<Option<&Token>> = ["l", "w", "ad", "as", "pd", "ps", "m"]
+        .iter()
+        .map(|k| a.kv(&[k]))
+        .collect();
     let ignored = ["nrd", "nrs", "ic", "temp", "dtemp", "geo", "delvto"];
-    if !a.finish(el, e, USAGE, &ignored, &["l", "w", "ad", "as", "pd", "ps", "m", "off"]) {
+    if !a.finish(
+        el,
+        e,
+        USAGE,
+        &ignored,
+        &["l", "w", "ad", "as", "pd", "ps", "m", "off"],
+    ) {
         return;
     }
     let Some(model) = model else { return };
@@ -635,7 +896,11 @@ fn mosfet(el: &mut Elab, e: &Ctx) {
     }
     for (k, what) in [(0, "L"), (1, "W"), (6, "M")] {
         if v[k] <= 0.0 {
-            el.error(format!("{what} must be positive"), toks[k].map_or(e.name_span(), |t| t.span), USAGE);
+            el.error(
+                format!("{what} must be positive"),
+                toks[k].map_or(e.name_span(), |t| t.span),
+                USAGE,
+            );
             return;
         }
     }
@@ -658,10 +923,21 @@ fn mosfet(el: &mut Elab, e: &Ctx) {
 }
 
 fn mtj(el: &mut Elab, e: &Ctx) {
-    const USAGE: &str = "N<name> FREE REF MODEL [state=p|ap] [theta0=RAD] [phi0=RAD] [temp0=K] [seed=N]";
-    let Some(n) = nodes(el, e, 2, USAGE) else { return };
-    let Some(mt) = model_token(el, e, 3, USAGE) else { return };
-    let model = el.model(e.inst, mt, &["mtj"], 'N', "mtj (d=40n tfl=1.3n ms=1.1meg ku=1meg alpha=0.01)");
+    const USAGE: &str =
+        "N<name> FREE REF MODEL [state=p|ap] [theta0=RAD] [phi0=RAD] [temp0=K] [seed=N]";
+    let Some(n) = nodes(el, e, 2, USAGE) else {
+        return;
+    };
+    let Some(mt) = model_token(el, e, 3, USAGE) else {
+        return;
+    };
+    let model = el.model(
+        e.inst,
+        mt,
+        &["mtj"],
+        'N',
+        "mtj (d=40n tfl=1.3n ms=1.1meg ku=1meg alpha=0.01)",
+    );
     let mut a = Args::new(el, &e.line.tokens[4..]);
     let state = a.kv(&["state"]);
     let rest: Vec<(&str, Option<&Token>)> = vec![
@@ -670,7 +946,13 @@ fn mtj(el: &mut Elab, e: &Ctx) {
         ("temp0", a.kv(&["temp0", "t0"])),
         ("seed", a.kv(&["seed"])),
     ];
-    if !a.finish(el, e, USAGE, &[], &["state", "theta0", "phi0", "temp0", "seed"]) {
+    if !a.finish(
+        el,
+        e,
+        USAGE,
+        &[],
+        &["state", "theta0", "phi0", "temp0", "seed"],
+    ) {
         return;
     }
     let Some(model) = model else { return };
@@ -683,7 +965,11 @@ fn mtj(el: &mut Elab, e: &Ctx) {
             _ => None,
         };
         let Some(v) = v else {
-            el.error(format!("state must be p or ap, found '{}'", t.text), t.span, USAGE);
+            el.error(
+                format!("state must be p or ap, found '{}'", t.text),
+                t.span,
+                USAGE,
+            );
             return;
         };
         params.insert("state".to_string(), v);
@@ -693,7 +979,8 @@ fn mtj(el: &mut Elab, e: &Ctx) {
         let Some(v) = el.value(e.inst, t) else { return };
         let bad = match key {
             "temp0" => (v <= 0.0).then_some("temp0 is in kelvin and must be positive"),
-            "seed" => (v < 0.0 || v.fract() != 0.0 || v > 2f64.powi(64)).then_some("seed must be a non-negative integer"),
+            "seed" => (v < 0.0 || v.fract() != 0.0 || v > 2f64.powi(64))
+                .then_some("seed must be a non-negative integer"),
             _ => None,
         };
         if let Some(msg) = bad {
@@ -702,5 +989,15 @@ fn mtj(el: &mut Elab, e: &Ctx) {
         }
         params.insert(key.to_string(), v);
     }
-    el.add(e.full.clone(), e.name_span(), ElementKind::Mtj { free: n[0], reference: n[1], model, params }, e.line);
+    el.add(
+        e.full.clone(),
+        e.name_span(),
+        ElementKind::Mtj {
+            free: n[0],
+            reference: n[1],
+            model,
+            params,
+        },
+        e.line,
+    );
 }

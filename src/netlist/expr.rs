@@ -68,7 +68,13 @@ pub struct ExprSrc {
 impl ExprSrc {
     /// The expression written as one token: a word (`1k`, `2*w`) or `{…}` / `'…'`.
     pub fn from_token(t: &Token) -> Self {
-        ExprSrc { text: t.text.clone(), file: t.span.file, start: t.inner.start, exact: true, whole: t.span }
+        ExprSrc {
+            text: t.text.clone(),
+            file: t.span.file,
+            start: t.inner.start,
+            exact: true,
+            whole: t.span,
+        }
     }
 
     /// An expression spread over several tokens (unbraced `.param a = 2 * (b + 1)`).
@@ -77,28 +83,58 @@ impl ExprSrc {
         if toks.len() == 1 {
             return Some(Self::from_token(first));
         }
-        let whole = Span { file: first.span.file, start: first.span.start, end: last.span.end };
+        let whole = Span {
+            file: first.span.file,
+            start: first.span.start,
+            end: last.span.end,
+        };
         let raw = sources
             .files
             .get(whole.file)
             .and_then(|f| f.text.get(whole.start..whole.end))
             .filter(|s| !s.contains('\n'));
         Some(match raw {
-            Some(s) => ExprSrc { text: s.to_string(), file: whole.file, start: whole.start, exact: true, whole },
+            Some(s) => ExprSrc {
+                text: s.to_string(),
+                file: whole.file,
+                start: whole.start,
+                exact: true,
+                whole,
+            },
             None => {
                 let text = toks
                     .iter()
-                    .map(|t| if t.kind == TokKind::Expr { format!("({})", t.text) } else { t.text.clone() })
+                    .map(|t| {
+                        if t.kind == TokKind::Expr {
+                            format!("({})", t.text)
+                        } else {
+                            t.text.clone()
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(" ");
-                ExprSrc { text, file: whole.file, start: whole.start, exact: false, whole }
+                ExprSrc {
+                    text,
+                    file: whole.file,
+                    start: whole.start,
+                    exact: false,
+                    whole,
+                }
             }
         })
     }
 
     /// Span of bytes `a..b` of `text`.
     pub fn span(&self, a: usize, b: usize) -> Span {
-        if self.exact { Span { file: self.file, start: self.start + a, end: self.start + b } } else { self.whole }
+        if self.exact {
+            Span {
+                file: self.file,
+                start: self.start + a,
+                end: self.start + b,
+            }
+        } else {
+            self.whole
+        }
     }
 }
 
@@ -148,7 +184,11 @@ fn lex(src: &ExprSrc, diags: &mut Diagnostics) -> Option<Vec<Tk>> {
                 i += 1
             }
             b'*' if b.get(i + 1) == Some(&b'*') => {
-                out.push(Tk { t: T::Pow, a: i, b: i + 2 });
+                out.push(Tk {
+                    t: T::Pow,
+                    a: i,
+                    b: i + 2,
+                });
                 i += 2
             }
             b'*' => {
@@ -178,21 +218,34 @@ fn lex(src: &ExprSrc, diags: &mut Diagnostics) -> Option<Vec<Tk>> {
             b'0'..=b'9' | b'.' => {
                 let bad_end = |from: usize| {
                     let mut j = from;
-                    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'.') {
+                    while j < b.len()
+                        && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'.')
+                    {
                         j += 1;
                     }
                     j
                 };
                 match number::scan(&s[i..]) {
-                    Some((v, n)) if !b.get(i + n).is_some_and(|&x| x.is_ascii_alphanumeric() || x == b'_' || x == b'.') => {
-                        out.push(Tk { t: T::Num(v), a: i, b: i + n });
+                    Some((v, n))
+                        if !b.get(i + n).is_some_and(|&x| {
+                            x.is_ascii_alphanumeric() || x == b'_' || x == b'.'
+                        }) =>
+                    {
+                        out.push(Tk {
+                            t: T::Num(v),
+                            a: i,
+                            b: i + n,
+                        });
                         i += n;
                     }
                     _ => {
                         let j = bad_end(i + 1);
                         diags.push(
-                            Diagnostic::error(format!("bad number '{}'", &s[i..j]), Some(src.span(i, j)))
-                                .with_help(NUMBER_HELP),
+                            Diagnostic::error(
+                                format!("bad number '{}'", &s[i..j]),
+                                Some(src.span(i, j)),
+                            )
+                            .with_help(NUMBER_HELP),
                         );
                         return None;
                     }
@@ -203,15 +256,24 @@ fn lex(src: &ExprSrc, diags: &mut Diagnostics) -> Option<Vec<Tk>> {
                 while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
                     j += 1;
                 }
-                out.push(Tk { t: T::Id(s[i..j].to_ascii_lowercase()), a: i, b: j });
+                out.push(Tk {
+                    t: T::Id(s[i..j].to_ascii_lowercase()),
+                    a: i,
+                    b: j,
+                });
                 i = j;
             }
             _ => {
                 let ch = s[i..].chars().next().unwrap_or('?');
                 let j = i + ch.len_utf8();
                 diags.push(
-                    Diagnostic::error(format!("unexpected character '{ch}' in expression"), Some(src.span(i, j)))
-                        .with_help("expressions use numbers, parameter names, + - * / ^ ( ) and functions"),
+                    Diagnostic::error(
+                        format!("unexpected character '{ch}' in expression"),
+                        Some(src.span(i, j)),
+                    )
+                    .with_help(
+                        "expressions use numbers, parameter names, + - * / ^ ( ) and functions",
+                    ),
                 );
                 return None;
             }
@@ -236,7 +298,11 @@ impl P<'_, '_> {
 
     fn err(&mut self, msg: String, a: usize, b: usize, help: &str) -> Option<f64> {
         let d = Diagnostic::error(msg, Some(self.src.span(a, b)));
-        self.diags.push(if help.is_empty() { d } else { d.with_help(help) });
+        self.diags.push(if help.is_empty() {
+            d
+        } else {
+            d.with_help(help)
+        });
         None
     }
 
@@ -251,7 +317,12 @@ impl P<'_, '_> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             let (a, b) = self.here();
-            self.err(format!("expression nested more than {MAX_DEPTH} levels deep"), a, b, "simplify it");
+            self.err(
+                format!("expression nested more than {MAX_DEPTH} levels deep"),
+                a,
+                b,
+                "simplify it",
+            );
             return None;
         }
         Some(())
@@ -290,7 +361,12 @@ impl P<'_, '_> {
                     self.i += 1;
                     let d = self.unary()?;
                     if d == 0.0 {
-                        return self.err("division by zero".into(), a, b, "the right-hand side of '/' is 0");
+                        return self.err(
+                            "division by zero".into(),
+                            a,
+                            b,
+                            "the right-hand side of '/' is 0",
+                        );
                     }
                     v /= d;
                 }
@@ -369,7 +445,12 @@ impl P<'_, '_> {
             self.i += 1;
             return Some(());
         }
-        self.err("unmatched '(' in expression".into(), open, open + 1, "close it with ')'");
+        self.err(
+            "unmatched '(' in expression".into(),
+            open,
+            open + 1,
+            "close it with ')'",
+        );
         None
     }
 
@@ -400,7 +481,10 @@ impl P<'_, '_> {
         if args.len() != arity {
             let plural = if arity == 1 { "" } else { "s" };
             return self.err(
-                format!("function '{name}' takes {arity} argument{plural}, got {}", args.len()),
+                format!(
+                    "function '{name}' takes {arity} argument{plural}, got {}",
+                    args.len()
+                ),
                 a,
                 b,
                 "",
@@ -451,11 +535,19 @@ pub fn eval(src: &ExprSrc, lookup: &mut Lookup<'_>, diags: &mut Diagnostics) -> 
     let toks = lex(src, diags)?;
     if toks.is_empty() {
         diags.push(
-            Diagnostic::error("empty expression", Some(src.whole)).with_help("expected a number or an expression"),
+            Diagnostic::error("empty expression", Some(src.whole))
+                .with_help("expected a number or an expression"),
         );
         return None;
     }
-    let mut p = P { src, toks, i: 0, depth: 0, lookup, diags };
+    let mut p = P {
+        src,
+        toks,
+        i: 0,
+        depth: 0,
+        lookup,
+        diags,
+    };
     let v = p.sum()?;
     if let Some(t) = p.toks.get(p.i) {
         let (a, b) = (t.a, t.b);
@@ -468,8 +560,11 @@ pub fn eval(src: &ExprSrc, lookup: &mut Lookup<'_>, diags: &mut Diagnostics) -> 
     }
     if !v.is_finite() {
         diags.push(
-            Diagnostic::error(format!("expression '{}' is not a finite number ({v})", src.text), Some(src.whole))
-                .with_help("check for overflow, log/sqrt of a negative number, or 0^-1"),
+            Diagnostic::error(
+                format!("expression '{}' is not a finite number ({v})", src.text),
+                Some(src.whole),
+            )
+            .with_help("check for overflow, log/sqrt of a negative number, or 0^-1"),
         );
         return None;
     }
@@ -482,7 +577,10 @@ pub fn eval_const(src: &ExprSrc, diags: &mut Diagnostics) -> Option<f64> {
         if name == "pi" {
             return Some(std::f64::consts::PI);
         }
-        d.push(Diagnostic::error(format!("undefined parameter '{name}'"), Some(span)));
+        d.push(Diagnostic::error(
+            format!("undefined parameter '{name}'"),
+            Some(span),
+        ));
         None
     };
     eval(src, &mut lookup, diags)
@@ -493,7 +591,17 @@ mod tests {
     use super::*;
 
     fn src(s: &str) -> ExprSrc {
-        ExprSrc { text: s.into(), file: 0, start: 10, exact: true, whole: Span { file: 0, start: 9, end: 11 + s.len() } }
+        ExprSrc {
+            text: s.into(),
+            file: 0,
+            start: 10,
+            exact: true,
+            whole: Span {
+                file: 0,
+                start: 9,
+                end: 11 + s.len(),
+            },
+        }
     }
 
     fn ev(s: &str) -> Option<f64> {
@@ -503,7 +611,10 @@ mod tests {
             "b" => Some(3.0),
             "pi" => Some(std::f64::consts::PI),
             _ => {
-                d.push(Diagnostic::error(format!("undefined parameter '{name}'"), Some(span)));
+                d.push(Diagnostic::error(
+                    format!("undefined parameter '{name}'"),
+                    Some(span),
+                ));
                 None
             }
         };
@@ -515,7 +626,10 @@ mod tests {
     fn err(s: &str) -> Diagnostic {
         let mut d = Diagnostics::default();
         let mut lookup = |name: &str, span: Span, d: &mut Diagnostics| {
-            d.push(Diagnostic::error(format!("undefined parameter '{name}'"), Some(span)));
+            d.push(Diagnostic::error(
+                format!("undefined parameter '{name}'"),
+                Some(span),
+            ));
             None
         };
         assert_eq!(eval(&src(s), &mut lookup, &mut d), None, "{s}");
@@ -571,7 +685,10 @@ mod tests {
         assert!(close(ev("cos(0)").unwrap(), 1.0));
         assert!(close(ev("tan(pi/4)").unwrap(), 1.0));
         assert!(close(ev("atan(1)*4").unwrap(), std::f64::consts::PI));
-        assert_eq!(ev("floor(2.7)+ceil(2.2)+int(-1.5)+sgn(-3)"), Some(2.0 + 3.0 - 1.0 - 1.0));
+        assert_eq!(
+            ev("floor(2.7)+ceil(2.2)+int(-1.5)+sgn(-3)"),
+            Some(2.0 + 3.0 - 1.0 - 1.0)
+        );
         assert_eq!(ev("max(min(a,b), 1) ^ 2"), Some(4.0));
     }
 
@@ -579,7 +696,14 @@ mod tests {
     fn errors_point_at_the_problem() {
         let e = err("1+zz*2");
         assert_eq!(e.message, "undefined parameter 'zz'");
-        assert_eq!(e.span, Some(Span { file: 0, start: 12, end: 14 }));
+        assert_eq!(
+            e.span,
+            Some(Span {
+                file: 0,
+                start: 12,
+                end: 14
+            })
+        );
 
         let e = err("1/(2-2)");
         assert_eq!(e.message, "division by zero");

@@ -31,7 +31,12 @@ pub fn key(p: &Path) -> PathBuf {
 
 impl<'a> Loader<'a> {
     pub fn new(sources: &'a mut SourceMap, diags: &'a mut Diagnostics) -> Self {
-        Loader { sources, diags, cache: HashMap::new(), stack: Vec::new() }
+        Loader {
+            sources,
+            diags,
+            cache: HashMap::new(),
+            stack: Vec::new(),
+        }
     }
 
     /// Mark the top-level file as being expanded (so including it again is a cycle).
@@ -69,10 +74,16 @@ impl<'a> Loader<'a> {
                         None => {
                             self.diags.push(
                                 Diagnostic::error(
-                                    format!("missing .endl for library section '{}'", line.tokens[1].text),
+                                    format!(
+                                        "missing .endl for library section '{}'",
+                                        line.tokens[1].text
+                                    ),
                                     Some(line.tokens[1].span),
                                 )
-                                .with_help("end the section with a '.endl' line"),
+                                .with_help(
+                                    "'.lib NAME' starts a library section; end it with '.endl', \
+                                     or write '.lib FILE SECTION' to read a section of a library",
+                                ),
                             );
                             return;
                         }
@@ -94,7 +105,10 @@ impl<'a> Loader<'a> {
 
     fn file_arg(&mut self, line: &Line, what: &str) -> Option<(String, Span)> {
         match line.tokens.get(1) {
-            Some(t) if matches!(t.kind, TokKind::Word | TokKind::Expr | TokKind::Str) && !t.text.is_empty() => {
+            Some(t)
+                if matches!(t.kind, TokKind::Word | TokKind::Expr | TokKind::Str)
+                    && !t.text.is_empty() =>
+            {
                 Some((t.text.clone(), t.span))
             }
             other => {
@@ -109,7 +123,13 @@ impl<'a> Loader<'a> {
     }
 
     /// Resolve and open a file, reporting missing files, cycles and excessive depth.
-    fn enter(&mut self, name: &str, span: Span, dir: &Path, section: Option<&str>) -> Option<(usize, Rc<Vec<Line>>, PathBuf)> {
+    fn enter(
+        &mut self,
+        name: &str,
+        span: Span,
+        dir: &Path,
+        section: Option<&str>,
+    ) -> Option<(usize, Rc<Vec<Line>>, PathBuf)> {
         let path = dir.join(name);
         let k = key(&path);
         if self.stack.len() >= MAX_DEPTH {
@@ -121,11 +141,17 @@ impl<'a> Loader<'a> {
         }
         let sec = section.map(str::to_string);
         if let Some(pos) = self.stack.iter().position(|(p, s, _)| *p == k && *s == sec) {
-            let mut chain: Vec<&str> = self.stack[pos..].iter().map(|(_, _, d)| d.as_str()).collect();
+            let mut chain: Vec<&str> = self.stack[pos..]
+                .iter()
+                .map(|(_, _, d)| d.as_str())
+                .collect();
             chain.push(name);
             self.diags.push(
-                Diagnostic::error(format!("include cycle: '{name}' is already being read"), Some(span))
-                    .with_help(format!("chain: {}", chain.join(" -> "))),
+                Diagnostic::error(
+                    format!("include cycle: '{name}' is already being read"),
+                    Some(span),
+                )
+                .with_help(format!("chain: {}", chain.join(" -> "))),
             );
             return None;
         }
@@ -133,10 +159,12 @@ impl<'a> Loader<'a> {
             Ok((file, lines)) => Some((file, lines, path)),
             Err(e) => {
                 self.diags.push(
-                    Diagnostic::error(format!("cannot read '{name}': {e}"), Some(span)).with_help(format!(
-                        "looked for {} (paths are relative to the including file)",
-                        path.display()
-                    )),
+                    Diagnostic::error(format!("cannot read '{name}': {e}"), Some(span)).with_help(
+                        format!(
+                            "looked for {} (paths are relative to the including file)",
+                            path.display()
+                        ),
+                    ),
                 );
                 None
             }
@@ -144,11 +172,18 @@ impl<'a> Loader<'a> {
     }
 
     fn include(&mut self, line: &Line, dir: &Path, out: &mut Vec<Line>) {
-        let Some((name, span)) = self.file_arg(line, ".include") else { return };
+        let Some((name, span)) = self.file_arg(line, ".include") else {
+            return;
+        };
         if let Some(extra) = line.tokens.get(2) {
-            self.diags.push(Diagnostic::warning("extra text after the file name is ignored", Some(extra.span)));
+            self.diags.push(Diagnostic::warning(
+                "extra text after the file name is ignored",
+                Some(extra.span),
+            ));
         }
-        let Some((_, lines, path)) = self.enter(&name, span, dir, None) else { return };
+        let Some((_, lines, path)) = self.enter(&name, span, dir, None) else {
+            return;
+        };
         let sub_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.stack.push((key(&path), None, name));
         self.expand(&lines, &sub_dir, out);
@@ -156,29 +191,57 @@ impl<'a> Loader<'a> {
     }
 
     fn lib(&mut self, line: &Line, dir: &Path, out: &mut Vec<Line>) {
-        let Some((name, span)) = self.file_arg(line, ".lib") else { return };
+        let Some((name, span)) = self.file_arg(line, ".lib") else {
+            return;
+        };
         let sec_tok = &line.tokens[2];
         let section = sec_tok.lower.clone();
-        let Some((_, lines, path)) = self.enter(&name, span, dir, Some(&section)) else { return };
-        let Some(body) = self.section(&lines, &section, &name, sec_tok.span) else { return };
+        let Some((_, lines, path)) = self.enter(&name, span, dir, Some(&section)) else {
+            return;
+        };
+        let Some(body) = self.section(&lines, &section, &name, sec_tok.span) else {
+            return;
+        };
         let sub_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        self.stack.push((key(&path), Some(section.clone()), format!("{name} {section}")));
+        self.stack.push((
+            key(&path),
+            Some(section.clone()),
+            format!("{name} {section}"),
+        ));
         self.expand(body, &sub_dir, out);
         self.stack.pop();
     }
 
     /// The lines of `.lib SECTION` … `.endl` in a file, reporting a missing section at `at`.
-    pub fn section<'l>(&mut self, lines: &'l [Line], section: &str, file: &str, at: Span) -> Option<&'l [Line]> {
+    pub fn section<'l>(
+        &mut self,
+        lines: &'l [Line],
+        section: &str,
+        file: &str,
+        at: Span,
+    ) -> Option<&'l [Line]> {
         let is_header = |l: &Line| l.head() == ".lib" && l.tokens.len() == 2;
-        let Some(start) = lines.iter().position(|l| is_header(l) && l.tokens[1].lower == section) else {
-            let names: Vec<&str> = lines.iter().filter(|l| is_header(l)).map(|l| l.tokens[1].lower.as_str()).collect();
+        let Some(start) = lines
+            .iter()
+            .position(|l| is_header(l) && l.tokens[1].lower == section)
+        else {
+            let names: Vec<&str> = lines
+                .iter()
+                .filter(|l| is_header(l))
+                .map(|l| l.tokens[1].lower.as_str())
+                .collect();
             let help = if names.is_empty() {
                 format!("'{file}' defines no '.lib NAME' sections")
             } else {
                 format!("sections in '{file}': {}", names.join(", "))
             };
-            self.diags
-                .push(Diagnostic::error(format!("library section '{section}' not found in '{file}'"), Some(at)).with_help(help));
+            self.diags.push(
+                Diagnostic::error(
+                    format!("library section '{section}' not found in '{file}'"),
+                    Some(at),
+                )
+                .with_help(help),
+            );
             return None;
         };
         match lines[start + 1..].iter().position(|l| l.head() == ".endl") {

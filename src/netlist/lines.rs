@@ -50,7 +50,10 @@ impl Token {
         match self.kind {
             TokKind::Expr => true,
             TokKind::Word => {
-                matches!(self.text.as_bytes().first(), Some(b'0'..=b'9' | b'.' | b'+' | b'-'))
+                matches!(
+                    self.text.as_bytes().first(),
+                    Some(b'0'..=b'9' | b'.' | b'+' | b'-')
+                )
             }
             _ => false,
         }
@@ -74,12 +77,18 @@ impl Line {
     /// An empty span just after the last token: where something missing was expected.
     pub fn end_span(&self) -> Span {
         let e = self.tokens.last().map_or(self.span.end, |t| t.span.end);
-        Span { file: self.span.file, start: e, end: e }
+        Span {
+            file: self.span.file,
+            start: e,
+            end: e,
+        }
     }
 
     /// The span of token `i`, or [`Line::end_span`] when the line is shorter.
     pub fn span_at(&self, i: usize) -> Span {
-        self.tokens.get(i).map_or_else(|| self.end_span(), |t| t.span)
+        self.tokens
+            .get(i)
+            .map_or_else(|| self.end_span(), |t| t.span)
     }
 }
 
@@ -107,12 +116,19 @@ pub fn split_kv<'l>(toks: &'l [Token], diags: &mut Diagnostics) -> (Vec<&'l Toke
                 }
                 _ => {
                     let at = toks.get(i + 2).map_or(
-                        Span { file: t.span.file, start: toks[i + 1].span.end, end: toks[i + 1].span.end },
+                        Span {
+                            file: t.span.file,
+                            start: toks[i + 1].span.end,
+                            end: toks[i + 1].span.end,
+                        },
                         |v| v.span,
                     );
                     diags.push(
-                        Diagnostic::error(format!("expected a value after '{}='", t.text), Some(at))
-                            .with_help("write NAME=VALUE, e.g. w=1u or w={2*l}"),
+                        Diagnostic::error(
+                            format!("expected a value after '{}='", t.text),
+                            Some(at),
+                        )
+                        .with_help("write NAME=VALUE, e.g. w=1u or w={2*l}"),
                     );
                     i += 2;
                 }
@@ -153,8 +169,16 @@ pub fn split(file: usize, text: &str, is_top: bool, diags: &mut Diagnostics) -> 
         let raw = raw_nl.trim_end_matches(['\n', '\r']);
         let content_off = raw.len() - raw.trim_start().len();
         let content = &raw[content_off..];
-        let first_word = content.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
-        let word_span = Span { file, start: start + content_off, end: start + content_off + first_word.len() };
+        let first_word = content
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let word_span = Span {
+            file,
+            start: start + content_off,
+            end: start + content_off + first_word.len(),
+        };
         if is_top && idx == 0 {
             let t = raw.trim();
             if first_word == ".title" {
@@ -200,7 +224,11 @@ pub fn split(file: usize, text: &str, is_top: bool, diags: &mut Diagnostics) -> 
                 diags.push(
                     Diagnostic::error(
                         "continuation line ('+') with no line to continue",
-                        Some(Span { file, start: base - 1, end: base }),
+                        Some(Span {
+                            file,
+                            start: base - 1,
+                            end: base,
+                        }),
                     )
                     .with_help("a '+' line continues the statement on the line above it"),
                 );
@@ -218,7 +246,10 @@ pub fn split(file: usize, text: &str, is_top: bool, diags: &mut Diagnostics) -> 
     }
     finish(&mut cur, &mut cur_bad, &mut out.lines, diags);
     if let Some(sp) = in_control {
-        diags.push(Diagnostic::warning("'.control' block without '.endc'", Some(sp)));
+        diags.push(Diagnostic::warning(
+            "'.control' block without '.endc'",
+            Some(sp),
+        ));
     }
     out
 }
@@ -229,8 +260,14 @@ fn finish(cur: &mut Vec<Token>, bad: &mut bool, lines: &mut Vec<Line>, diags: &m
     if was_bad || tokens.is_empty() || !parens_balanced(&tokens, diags) {
         return;
     }
-    let (Some(first), Some(last)) = (tokens.first(), tokens.last()) else { return };
-    let span = Span { file: first.span.file, start: first.span.start, end: last.span.end };
+    let (Some(first), Some(last)) = (tokens.first(), tokens.last()) else {
+        return;
+    };
+    let span = Span {
+        file: first.span.file,
+        start: first.span.start,
+        end: last.span.end,
+    };
     lines.push(Line { tokens, span });
 }
 
@@ -239,14 +276,12 @@ fn parens_balanced(tokens: &[Token], diags: &mut Diagnostics) -> bool {
     for t in tokens {
         match t.kind {
             TokKind::LParen => open.push(t.span),
-            TokKind::RParen => {
-                if open.pop().is_none() {
-                    diags.push(
-                        Diagnostic::error("unmatched ')'", Some(t.span))
-                            .with_help("remove it or add the matching '('"),
-                    );
-                    return false;
-                }
+            TokKind::RParen if open.pop().is_none() => {
+                diags.push(
+                    Diagnostic::error("unmatched ')'", Some(t.span))
+                        .with_help("remove it or add the matching '('"),
+                );
+                return false;
             }
             _ => {}
         }
@@ -264,10 +299,26 @@ fn is_special(c: char) -> bool {
 
 /// Tokenize one physical line segment starting at byte `base` of the file.
 /// Returns false (after reporting) on a lexical error.
-fn tokenize(s: &str, base: usize, file: usize, out: &mut Vec<Token>, diags: &mut Diagnostics) -> bool {
-    let sp = |a: usize, b: usize| Span { file, start: base + a, end: base + b };
+fn tokenize(
+    s: &str,
+    base: usize,
+    file: usize,
+    out: &mut Vec<Token>,
+    diags: &mut Diagnostics,
+) -> bool {
+    let sp = |a: usize, b: usize| Span {
+        file,
+        start: base + a,
+        end: base + b,
+    };
     let push = |out: &mut Vec<Token>, kind: TokKind, text: &str, span: Span, inner: Span| {
-        out.push(Token { kind, text: text.to_string(), lower: text.to_ascii_lowercase(), span, inner });
+        out.push(Token {
+            kind,
+            text: text.to_string(),
+            lower: text.to_ascii_lowercase(),
+            span,
+            inner,
+        });
     };
     let mut i = 0;
     while let Some(c) = s[i..].chars().next() {
@@ -312,7 +363,13 @@ fn tokenize(s: &str, base: usize, file: usize, out: &mut Vec<Token>, diags: &mut
                     );
                     return false;
                 };
-                push(out, TokKind::Expr, &s[i + 1..end], sp(i, end + 1), sp(i + 1, end));
+                push(
+                    out,
+                    TokKind::Expr,
+                    &s[i + 1..end],
+                    sp(i, end + 1),
+                    sp(i + 1, end),
+                );
                 i = end + 1;
             }
             '}' => {
@@ -331,7 +388,11 @@ fn tokenize(s: &str, base: usize, file: usize, out: &mut Vec<Token>, diags: &mut
                     return false;
                 };
                 let end = i + 1 + len;
-                let kind = if c == '"' { TokKind::Str } else { TokKind::Expr };
+                let kind = if c == '"' {
+                    TokKind::Str
+                } else {
+                    TokKind::Expr
+                };
                 push(out, kind, &s[i + 1..end], sp(i, end + 1), sp(i + 1, end));
                 i = end + 1;
             }
@@ -361,7 +422,8 @@ mod tests {
 
     #[test]
     fn title_comments_continuation() {
-        let text = "my title\n* comment\nR1 a b 1k ; trailing\n+ tc1=0 $ dollar comment\n\nC1 a 0 1p\n";
+        let text =
+            "my title\n* comment\nR1 a b 1k ; trailing\n+ tc1=0 $ dollar comment\n\nC1 a 0 1p\n";
         let mut d = Diagnostics::default();
         let s = split(0, text, true, &mut d);
         assert_eq!(s.title.as_deref(), Some("my title"));
@@ -377,10 +439,21 @@ mod tests {
     #[test]
     fn expressions_and_strings() {
         let mut d = Diagnostics::default();
-        let s = split(0, "t\nR1 a b {2*(x+1)} 'y' \"f.lib\" v(a,b)=1\n", true, &mut d);
+        let s = split(
+            0,
+            "t\nR1 a b {2*(x+1)} 'y' \"f.lib\" v(a,b)=1\n",
+            true,
+            &mut d,
+        );
         let k: Vec<TokKind> = s.lines[0].tokens.iter().map(|t| t.kind).collect();
         use TokKind::*;
-        assert_eq!(k, [Word, Word, Word, Expr, Expr, Str, Word, LParen, Word, Comma, Word, RParen, Eq, Word]);
+        assert_eq!(
+            k,
+            [
+                Word, Word, Word, Expr, Expr, Str, Word, LParen, Word, Comma, Word, RParen, Eq,
+                Word
+            ]
+        );
         assert_eq!(s.lines[0].tokens[3].text, "2*(x+1)");
     }
 
@@ -397,7 +470,12 @@ mod tests {
     #[test]
     fn lexical_errors() {
         let mut d = Diagnostics::default();
-        let s = split(0, "t\nR1 a b {1+2\nR2 a b 1)\nR3 a b (1\n+ 2\n", true, &mut d);
+        let s = split(
+            0,
+            "t\nR1 a b {1+2\nR2 a b 1)\nR3 a b (1\n+ 2\n",
+            true,
+            &mut d,
+        );
         assert!(s.lines.is_empty());
         assert_eq!(d.items.len(), 3);
     }

@@ -59,7 +59,10 @@ pub fn load(path: &Path) -> Parsed {
                 Diagnostic::error(format!("cannot read netlist '{display}': {e}"), None)
                     .with_help("check the path"),
             );
-            Parsed { diagnostics, ..Parsed::default() }
+            Parsed {
+                diagnostics,
+                ..Parsed::default()
+            }
         }
     }
 }
@@ -84,13 +87,18 @@ fn load_inner(name: &str, text: &str, base_dir: &Path, path: Option<&Path>) -> P
     }
     let circuit = elaborate::run(split.title, &flat, &sources, &mut diagnostics);
     dedup(&mut diagnostics);
-    Parsed { circuit, sources, diagnostics }
+    Parsed {
+        circuit,
+        sources,
+        diagnostics,
+    }
 }
 
 /// Drop repeated identical diagnostics (e.g. the same bad default in every instance).
 fn dedup(d: &mut Diagnostics) {
     let mut seen = std::collections::HashSet::new();
-    d.items.retain(|x| seen.insert((x.message.clone(), x.span, x.help.clone())));
+    d.items
+        .retain(|x| seen.insert((x.message.clone(), x.span, x.help.clone())));
 }
 
 /// Models of a `.lib` file section (or the whole file, outside any section, if `section` is
@@ -118,7 +126,11 @@ pub fn load_models(
                     None => loader.expand(&lines, &dir, &mut flat),
                     Some(sec) => {
                         let sec = sec.to_ascii_lowercase();
-                        let at = crate::diag::Span { file, start: 0, end: 0 };
+                        let at = crate::diag::Span {
+                            file,
+                            start: 0,
+                            end: 0,
+                        };
                         if let Some(body) = loader.section(&lines, &sec, &display, at) {
                             let body = body.to_vec();
                             loader.expand(&body, &dir, &mut flat);
@@ -141,7 +153,11 @@ pub fn load_models(
         }
     }
     dedup(&mut diags);
-    if diags.has_errors() { Err((diags, sources)) } else { Ok((models, sources)) }
+    if diags.has_errors() {
+        Err((diags, sources))
+    } else {
+        Ok((models, sources))
+    }
 }
 
 #[cfg(test)]

@@ -15,17 +15,31 @@ use crate::diag::{Diagnostic, Diagnostics};
 
 /// Parse and evaluate one `.model` line in `scope`. Returns the local (lowercase) name and
 /// the model, whose `name` is `prefix` + local name.
-pub fn parse_model(line: &Line, scope: &Scope, prefix: &str, diags: &mut Diagnostics) -> Option<(String, Model)> {
+pub fn parse_model(
+    line: &Line,
+    scope: &Scope,
+    prefix: &str,
+    diags: &mut Diagnostics,
+) -> Option<(String, Model)> {
     let toks = &line.tokens;
     let usage = ".model NAME TYPE (PARAM=VALUE ...), e.g. .model d1 d (is=1e-14 n=1.05)";
     let Some(name) = toks.get(1).filter(|t| t.kind == TokKind::Word) else {
-        diags.push(Diagnostic::error("expected a model name after .model", Some(line.span_at(1))).with_help(usage));
+        diags.push(
+            Diagnostic::error("expected a model name after .model", Some(line.span_at(1)))
+                .with_help(usage),
+        );
         return None;
     };
-    let Some(kind) = toks.get(2).filter(|t| t.kind == TokKind::Word && toks.get(3).is_none_or(|n| n.kind != TokKind::Eq)) else {
+    let Some(kind) = toks
+        .get(2)
+        .filter(|t| t.kind == TokKind::Word && toks.get(3).is_none_or(|n| n.kind != TokKind::Eq))
+    else {
         diags.push(
-            Diagnostic::error(format!("expected a model type after '.model {}'", name.text), Some(line.span_at(2)))
-                .with_help(usage),
+            Diagnostic::error(
+                format!("expected a model type after '.model {}'", name.text),
+                Some(line.span_at(2)),
+            )
+            .with_help(usage),
         );
         return None;
     };
@@ -37,8 +51,11 @@ pub fn parse_model(line: &Line, scope: &Scope, prefix: &str, diags: &mut Diagnos
     let (pos, kvs) = split_kv(&rest, diags);
     for p in pos {
         diags.push(
-            Diagnostic::warning(format!("'{}' in a .model line is ignored", p.text), Some(p.span))
-                .with_help("model parameters are written NAME=VALUE"),
+            Diagnostic::warning(
+                format!("'{}' in a .model line is ignored", p.text),
+                Some(p.span),
+            )
+            .with_help("model parameters are written NAME=VALUE"),
         );
     }
     let mut model = Model {
@@ -58,7 +75,9 @@ pub fn parse_model(line: &Line, scope: &Scope, prefix: &str, diags: &mut Diagnos
         }
         // On error the parameter is left out but the model is still defined, so the
         // elements that use it do not report a second, misleading "unknown model".
-        let Some(x) = scope.eval(&ExprSrc::from_token(v), diags) else { continue };
+        let Some(x) = scope.eval(&ExprSrc::from_token(v), diags) else {
+            continue;
+        };
         if key == "level" && matches!(model.kind.as_str(), "nmos" | "pmos") && x != 1.0 {
             diags.push(
                 Diagnostic::error("only LEVEL=1 MOSFETs are supported", Some(v.span))
@@ -71,12 +90,22 @@ pub fn parse_model(line: &Line, scope: &Scope, prefix: &str, diags: &mut Diagnos
 }
 
 /// Evaluate the `.model` lines of one body into the circuit; returns local name → key.
-pub(crate) fn eval_models(el: &mut Elab, scope: &Scope, lines: &[Line], prefix: &str) -> HashMap<String, String> {
+pub(crate) fn eval_models(
+    el: &mut Elab,
+    scope: &Scope,
+    lines: &[Line],
+    prefix: &str,
+) -> HashMap<String, String> {
     let mut local = HashMap::new();
     for line in lines {
-        let Some((name, model)) = parse_model(line, scope, prefix, el.diags) else { continue };
+        let Some((name, model)) = parse_model(line, scope, prefix, el.diags) else {
+            continue;
+        };
         if local.contains_key(&name) {
-            el.warn(format!("model '{name}' is defined again; the last definition is used"), line.span_at(1));
+            el.warn(
+                format!("model '{name}' is defined again; the last definition is used"),
+                line.span_at(1),
+            );
         }
         local.insert(name, model.name.clone());
         el.circuit.models.insert(model.name.clone(), model);

@@ -154,7 +154,9 @@ mod tests {
 
     #[test]
     fn bad_numbers() {
-        for s in ["", ".", "-", "abc", "1.2.3", "1k5", "e3", "1_0", "1e5.0", "--1"] {
+        for s in [
+            "", ".", "-", "abc", "1.2.3", "1k5", "e3", "1_0", "1e5.0", "--1",
+        ] {
             assert_eq!(parse(s), None, "{s:?}");
         }
     }

@@ -35,7 +35,11 @@ pub fn is_ident(s: &str) -> bool {
 }
 
 /// Parse `.param a=1 b={2*a} c = 3 * a` (values may span several tokens).
-pub fn parse_param_line(line: &Line, sources: &SourceMap, diags: &mut Diagnostics) -> Vec<ParamDef> {
+pub fn parse_param_line(
+    line: &Line,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Vec<ParamDef> {
     let toks = &line.tokens;
     let mut out = Vec::new();
     let mut i = 1;
@@ -54,22 +58,28 @@ pub fn parse_param_line(line: &Line, sources: &SourceMap, diags: &mut Diagnostic
         let has_eq = toks.get(i + 1).is_some_and(|n| n.kind == TokKind::Eq);
         if t.kind != TokKind::Word || !has_eq {
             diags.push(
-                Diagnostic::error(format!("expected NAME=VALUE, found '{}'", t.text), Some(t.span))
-                    .with_help("e.g. .param vdd=1.2 w={2*l}"),
+                Diagnostic::error(
+                    format!("expected NAME=VALUE, found '{}'", t.text),
+                    Some(t.span),
+                )
+                .with_help("e.g. .param vdd=1.2 w={2*l}"),
             );
             return out;
         }
         if !is_ident(&t.lower) {
             diags.push(
                 Diagnostic::error(format!("invalid parameter name '{}'", t.text), Some(t.span))
-                    .with_help("parameter names start with a letter and contain letters, digits and '_'"),
+                    .with_help(
+                        "parameter names start with a letter and contain letters, digits and '_'",
+                    ),
             );
             return out;
         }
         let v0 = i + 2;
         let mut j = v0;
         while j < toks.len()
-            && !(toks[j].kind == TokKind::Word && toks.get(j + 1).is_some_and(|n| n.kind == TokKind::Eq))
+            && !(toks[j].kind == TokKind::Word
+                && toks.get(j + 1).is_some_and(|n| n.kind == TokKind::Eq))
         {
             j += 1;
         }
@@ -78,11 +88,18 @@ pub fn parse_param_line(line: &Line, sources: &SourceMap, diags: &mut Diagnostic
             vend -= 1;
         }
         match ExprSrc::from_tokens(&toks[v0..vend], sources) {
-            Some(value) => out.push(ParamDef { name: t.lower.clone(), span: t.span, value }),
+            Some(value) => out.push(ParamDef {
+                name: t.lower.clone(),
+                span: t.span,
+                value,
+            }),
             None => {
                 diags.push(
-                    Diagnostic::error(format!("expected a value after '{}='", t.text), Some(line.span_at(i + 1)))
-                        .with_help("e.g. .param vdd=1.2 w={2*l}"),
+                    Diagnostic::error(
+                        format!("expected a value after '{}='", t.text),
+                        Some(line.span_at(i + 1)),
+                    )
+                    .with_help("e.g. .param vdd=1.2 w={2*l}"),
                 );
                 return out;
             }
@@ -130,21 +147,29 @@ impl<'p> Scope<'p> {
 
     /// Set an already-evaluated value.
     pub fn set(&self, name: &str, v: f64) {
-        if self.entries.borrow_mut().insert(name.to_string(), Entry::Value(v)).is_none() {
+        if self
+            .entries
+            .borrow_mut()
+            .insert(name.to_string(), Entry::Value(v))
+            .is_none()
+        {
             self.order.borrow_mut().push(name.to_string());
         }
     }
 
     /// Add a lazily evaluated definition; a redefinition in the same scope wins, with a warning.
     pub fn define(&self, def: &ParamDef, diags: &mut Diagnostics) {
-        let old = self
-            .entries
-            .borrow_mut()
-            .insert(def.name.clone(), Entry::Pending(Rc::new(def.value.clone()), def.span));
+        let old = self.entries.borrow_mut().insert(
+            def.name.clone(),
+            Entry::Pending(Rc::new(def.value.clone()), def.span),
+        );
         match old {
             None => self.order.borrow_mut().push(def.name.clone()),
             Some(_) => diags.push(Diagnostic::warning(
-                format!("parameter '{}' is defined again; the last definition is used", def.name),
+                format!(
+                    "parameter '{}' is defined again; the last definition is used",
+                    def.name
+                ),
                 Some(def.span),
             )),
         }
@@ -192,7 +217,9 @@ impl<'p> Scope<'p> {
             names.truncate(12);
             format!("defined parameters: {}{more}", names.join(", "))
         };
-        diags.push(Diagnostic::error(format!("undefined parameter '{name}'"), Some(span)).with_help(help));
+        diags.push(
+            Diagnostic::error(format!("undefined parameter '{name}'"), Some(span)).with_help(help),
+        );
         None
     }
 
@@ -226,14 +253,19 @@ impl<'p> Scope<'p> {
                 if self.depth.get() >= expr::MAX_DEPTH {
                     diags.push(
                         Diagnostic::error(
-                            format!("parameter references nested more than {} levels deep", expr::MAX_DEPTH),
+                            format!(
+                                "parameter references nested more than {} levels deep",
+                                expr::MAX_DEPTH
+                            ),
                             Some(span),
                         )
                         .with_help("simplify the chain of parameter definitions"),
                     );
                     return None;
                 }
-                self.entries.borrow_mut().insert(name.to_string(), Entry::Busy);
+                self.entries
+                    .borrow_mut()
+                    .insert(name.to_string(), Entry::Busy);
                 self.stack.borrow_mut().push(name.to_string());
                 self.depth.set(self.depth.get() + 1);
                 let r = self.eval(&src, diags);
@@ -270,7 +302,8 @@ mod tests {
 
     #[test]
     fn forward_references_and_unbraced_values() {
-        let (_sm, defs, mut d) = scope_from(".param a={b*2} b=3\n.param c = a + (b - 1) * 2, e='c/2'\n");
+        let (_sm, defs, mut d) =
+            scope_from(".param a={b*2} b=3\n.param c = a + (b - 1) * 2, e='c/2'\n");
         let g = Scope::new(None);
         for p in &defs {
             g.define(p, &mut d);
@@ -306,7 +339,11 @@ mod tests {
             g.define(p, &mut d);
         }
         g.eval_all(&mut d);
-        let errs: Vec<_> = d.items.iter().map(|x| (x.message.clone(), x.help.clone())).collect();
+        let errs: Vec<_> = d
+            .items
+            .iter()
+            .map(|x| (x.message.clone(), x.help.clone()))
+            .collect();
         assert_eq!(errs.len(), 2, "{errs:?}");
         assert_eq!(errs[0].0, "parameter 'a' depends on itself");
         assert_eq!(errs[0].1.as_deref(), Some("cycle: a -> b -> c -> a"));

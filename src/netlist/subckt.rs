@@ -74,11 +74,19 @@ fn parse_body(
                 if let Some((name, name_span, pins, params)) = def {
                     if body.subckts.contains_key(&name) {
                         diags.push(Diagnostic::warning(
-                            format!("subcircuit '{name}' is defined again; the last definition is used"),
+                            format!(
+                                "subcircuit '{name}' is defined again; the last definition is used"
+                            ),
                             Some(name_span),
                         ));
                     }
-                    let def = SubcktDef { name: name.clone(), name_span, pins, params, body: inner };
+                    let def = SubcktDef {
+                        name: name.clone(),
+                        name_span,
+                        pins,
+                        params,
+                        body: inner,
+                    };
                     body.subckts.insert(name, Rc::new(def));
                 }
             }
@@ -95,16 +103,24 @@ fn parse_body(
                     return body;
                 }
                 diags.push(
-                    Diagnostic::error("'.ends' without a matching '.subckt'", Some(line.tokens[0].span))
-                        .with_help("remove it, or add the '.subckt NAME PINS...' line it closes"),
+                    Diagnostic::error(
+                        "'.ends' without a matching '.subckt'",
+                        Some(line.tokens[0].span),
+                    )
+                    .with_help("remove it, or add the '.subckt NAME PINS...' line it closes"),
                 );
             }
-            ".param" => body.params.extend(params::parse_param_line(line, sources, diags)),
+            ".param" => body
+                .params
+                .extend(params::parse_param_line(line, sources, diags)),
             ".model" => body.models.push(line.clone()),
             h if h.starts_with('.') => {
                 if header.is_some() && !dot::allowed_in_subckt(h) {
                     diags.push(Diagnostic::warning(
-                        format!("'{}' inside a subcircuit definition is ignored", line.tokens[0].text),
+                        format!(
+                            "'{}' inside a subcircuit definition is ignored",
+                            line.tokens[0].text
+                        ),
                         Some(line.tokens[0].span),
                     ));
                 } else {
@@ -117,8 +133,13 @@ fn parse_body(
     if let Some(h) = header {
         let name = h.tokens.get(1).map_or("", |t| t.text.as_str());
         diags.push(
-            Diagnostic::error(format!("missing .ends for subcircuit '{name}'"), Some(h.span_at(1)))
-                .with_help(format!("add '.ends {name}' after the subcircuit's last line")),
+            Diagnostic::error(
+                format!("missing .ends for subcircuit '{name}'"),
+                Some(h.span_at(1)),
+            )
+            .with_help(format!(
+                "add '.ends {name}' after the subcircuit's last line"
+            )),
         );
     }
     body
@@ -145,8 +166,11 @@ fn parse_header(line: &Line, _sources: &SourceMap, diags: &mut Diagnostics) -> O
     let toks = &line.tokens;
     let Some(name) = toks.get(1).filter(|t| t.kind == TokKind::Word) else {
         diags.push(
-            Diagnostic::error("expected a subcircuit name after .subckt", Some(line.span_at(1)))
-                .with_help(".subckt NAME PIN1 PIN2 ... [params: p=1 ...]"),
+            Diagnostic::error(
+                "expected a subcircuit name after .subckt",
+                Some(line.span_at(1)),
+            )
+            .with_help(".subckt NAME PIN1 PIN2 ... [params: p=1 ...]"),
         );
         return None;
     };
@@ -167,7 +191,10 @@ fn parse_header(line: &Line, _sources: &SourceMap, diags: &mut Diagnostics) -> O
                     .with_help("ground is global; use it inside the subcircuit directly"),
             );
         } else if pins.iter().any(|(p, _)| *p == t.lower) {
-            diags.push(Diagnostic::error(format!("pin '{}' is listed twice", t.text), Some(t.span)));
+            diags.push(Diagnostic::error(
+                format!("pin '{}' is listed twice", t.text),
+                Some(t.span),
+            ));
         } else {
             pins.push((t.lower.clone(), t.span));
         }
@@ -177,19 +204,29 @@ fn parse_header(line: &Line, _sources: &SourceMap, diags: &mut Diagnostics) -> O
     for p in pos {
         if !p.is("params:") {
             diags.push(
-                Diagnostic::error(format!("unexpected '{}' in .subckt line", p.text), Some(p.span))
-                    .with_help("pins come first, then parameters as NAME=VALUE"),
+                Diagnostic::error(
+                    format!("unexpected '{}' in .subckt line", p.text),
+                    Some(p.span),
+                )
+                .with_help("pins come first, then parameters as NAME=VALUE"),
             );
         }
     }
     let mut defs: Vec<ParamDef> = Vec::new();
     for kv in kvs {
         if !params::is_ident(&kv.key.lower) {
-            diags.push(Diagnostic::error(format!("invalid parameter name '{}'", kv.key.text), Some(kv.key.span)));
+            diags.push(Diagnostic::error(
+                format!("invalid parameter name '{}'", kv.key.text),
+                Some(kv.key.span),
+            ));
             continue;
         }
         defs.retain(|d| d.name != kv.key.lower);
-        defs.push(ParamDef { name: kv.key.lower.clone(), span: kv.key.span, value: super::expr::ExprSrc::from_token(kv.value) });
+        defs.push(ParamDef {
+            name: kv.key.lower.clone(),
+            span: kv.key.span,
+            value: super::expr::ExprSrc::from_token(kv.value),
+        });
     }
     Some((name.lower.clone(), name.span, pins, defs))
 }
@@ -222,15 +259,21 @@ pub(crate) fn instance(el: &mut Elab, inst: &Inst, line: &Line, name: &str) {
     }
     let Some((sub_tok, node_toks)) = positional.split_last() else {
         el.diags.push(
-            Diagnostic::error(format!("'{}' needs nodes and a subcircuit name", toks[0].text), Some(line.end_span()))
-                .with_help("X<name> NODE1 NODE2 ... SUBCKT [param=value ...]"),
+            Diagnostic::error(
+                format!("'{}' needs nodes and a subcircuit name", toks[0].text),
+                Some(line.end_span()),
+            )
+            .with_help("X<name> NODE1 NODE2 ... SUBCKT [param=value ...]"),
         );
         return;
     };
     if sub_tok.kind != TokKind::Word {
         el.diags.push(
-            Diagnostic::error(format!("expected a subcircuit name, found '{}'", sub_tok.text), Some(sub_tok.span))
-                .with_help("X<name> NODE1 NODE2 ... SUBCKT [param=value ...]"),
+            Diagnostic::error(
+                format!("expected a subcircuit name, found '{}'", sub_tok.text),
+                Some(sub_tok.span),
+            )
+            .with_help("X<name> NODE1 NODE2 ... SUBCKT [param=value ...]"),
         );
         return;
     }
@@ -243,7 +286,13 @@ pub(crate) fn instance(el: &mut Elab, inst: &Inst, line: &Line, name: &str) {
         } else {
             format!("defined subcircuits: {}", names.join(", "))
         };
-        el.diags.push(Diagnostic::error(format!("unknown subcircuit '{}'", sub_tok.text), Some(sub_tok.span)).with_help(help));
+        el.diags.push(
+            Diagnostic::error(
+                format!("unknown subcircuit '{}'", sub_tok.text),
+                Some(sub_tok.span),
+            )
+            .with_help(help),
+        );
         return;
     };
     // Recursion: the same definition already being expanded above us.
@@ -273,7 +322,10 @@ pub(crate) fn instance(el: &mut Elab, inst: &Inst, line: &Line, name: &str) {
     }
     if node_toks.len() != def.pins.len() {
         let pins: Vec<&str> = def.pins.iter().map(|(p, _)| p.as_str()).collect();
-        let at = node_toks.first().map_or(sub_tok.span, |t| Span { end: node_toks[node_toks.len() - 1].span.end, ..t.span });
+        let at = node_toks.first().map_or(sub_tok.span, |t| Span {
+            end: node_toks[node_toks.len() - 1].span.end,
+            ..t.span
+        });
         el.diags.push(
             Diagnostic::error(
                 format!(
@@ -287,7 +339,10 @@ pub(crate) fn instance(el: &mut Elab, inst: &Inst, line: &Line, name: &str) {
                 ),
                 Some(at),
             )
-            .with_help(format!("X<name> {} {sub} [param=value ...]", pins.join(" "))),
+            .with_help(format!(
+                "X<name> {} {sub} [param=value ...]",
+                pins.join(" ")
+            )),
         );
         return;
     }
@@ -305,8 +360,11 @@ pub(crate) fn instance(el: &mut Elab, inst: &Inst, line: &Line, name: &str) {
     let (extra, kvs) = split_kv(&toks[k.min(toks.len())..], el.diags);
     for t in extra {
         el.diags.push(
-            Diagnostic::error(format!("unexpected '{}' after the parameters", t.text), Some(t.span))
-                .with_help("parameters are written NAME=VALUE"),
+            Diagnostic::error(
+                format!("unexpected '{}' after the parameters", t.text),
+                Some(t.span),
+            )
+            .with_help("parameters are written NAME=VALUE"),
         );
     }
     let mut ok = true;
@@ -314,13 +372,19 @@ pub(crate) fn instance(el: &mut Elab, inst: &Inst, line: &Line, name: &str) {
         if !def.params.iter().any(|p| p.name == kv.key.lower) {
             let declared: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
             let help = if declared.is_empty() {
-                format!("'{sub}' declares no parameters; add 'params: {}=...' to its .subckt line", kv.key.lower)
+                format!(
+                    "'{sub}' declares no parameters; add 'params: {}=...' to its .subckt line",
+                    kv.key.lower
+                )
             } else {
                 format!("its parameters are: {}", declared.join(", "))
             };
             el.diags.push(
-                Diagnostic::error(format!("subcircuit '{sub}' has no parameter '{}'", kv.key.text), Some(kv.key.span))
-                    .with_help(help),
+                Diagnostic::error(
+                    format!("subcircuit '{sub}' has no parameter '{}'", kv.key.text),
+                    Some(kv.key.span),
+                )
+                .with_help(help),
             );
             ok = false;
             continue;
@@ -372,7 +436,10 @@ mod tests {
         assert_eq!(b.params.len(), 1);
         assert_eq!(b.commands.len(), 1);
         let inv = &b.subckts["inv"];
-        assert_eq!(inv.pins.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(), ["in", "out"]);
+        assert_eq!(
+            inv.pins.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+            ["in", "out"]
+        );
         assert_eq!(inv.params[0].name, "w");
         assert_eq!(inv.body.elements.len(), 1);
         assert!(inv.body.subckts.contains_key("inner"));
@@ -387,7 +454,13 @@ mod tests {
         let s = lines::split(f, text, false, &mut d);
         let _ = build(&s.lines, &sm, &mut d);
         let m: Vec<&str> = d.items.iter().map(|x| x.message.as_str()).collect();
-        assert_eq!(m, ["'.ends' without a matching '.subckt'", "missing .ends for subcircuit 'a'"]);
+        assert_eq!(
+            m,
+            [
+                "'.ends' without a matching '.subckt'",
+                "missing .ends for subcircuit 'a'"
+            ]
+        );
     }
 
     #[test]

@@ -295,7 +295,8 @@ fn draw_series_chart<DB: DrawingBackend>(
     let mut labelled = false;
     for (i, (name, pts)) in series.iter().enumerate() {
         let c = color(i);
-        let style = c.stroke_width(2);
+        // Wide strokes get miter spikes on dense zig-zags (decimated noise): thin those.
+        let style = c.stroke_width(if pts.len() <= 500 { 2 } else { 1 });
         let runs = finite_runs(decimate(pts.clone(), MAX_DRAWN_POINTS));
         let mut first = true;
         for run in runs {
@@ -409,7 +410,7 @@ fn draw_line_chart<DB: DrawingBackend>(
     series: &[(String, Vec<(f64, f64)>)],
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(err)?;
-    let x_range = padded_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)), 0.0);
+    let x_range = padded_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)), 0.02);
     let y_range = padded_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)), 0.05);
     let markers = series.iter().all(|s| s.1.len() <= 30);
     draw_series_chart(
@@ -633,6 +634,14 @@ fn draw_histogram<DB: DrawingBackend>(
         .disable_x_mesh()
         .x_desc(x_label)
         .y_desc("count")
+        .y_label_formatter(&|c| {
+            // Counts are integers: label only integral ticks.
+            if (c - c.round()).abs() < 1e-9 {
+                format!("{:.0}", c.round())
+            } else {
+                String::new()
+            }
+        })
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))
         .light_line_style(RGBColor(235, 235, 235))

@@ -102,7 +102,13 @@ fn eng_fixed(value: f64, unit: &str) -> (String, String) {
         return (format!("{value}"), unit.to_string());
     }
     if unit.is_empty() {
-        return (plain(value), String::new());
+        let a = value.abs();
+        let s = if value == 0.0 || (1e-3..1e6).contains(&a) {
+            format!("{value:.3}")
+        } else {
+            format!("{value:.3e}")
+        };
+        return (s, String::new());
     }
     let (m, prefix) = eng_parts(value, 3);
     let m = if m == 0.0 { 0.0 } else { m }; // no "-0.000"

@@ -1,0 +1,133 @@
+//! `mtjsim bench crossbar`: mtjsim vs ngspice on generated N×N 1T1R crossbar reads.
+//!
+//! Both simulators run as child processes on the same netlist file, so wall time and peak
+//! memory (max RSS from `wait4`) are measured the same way for both.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+
+use crate::generate::crossbar::{CrossbarSpec, netlist};
+use crate::output::raw::read_raw;
+use crate::testing::compare_plots;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: BenchKind,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchKind {
+    /// N×N 1T1R crossbar read: mtjsim vs ngspice.
+    Crossbar {
+        /// Array sizes N.
+        #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
+        sizes: Vec<usize>,
+        /// Run ngspice only up to this N (it needs minutes at 64).
+        #[arg(long, default_value_t = 64)]
+        ngspice_max: usize,
+        /// Where netlists and raw files go.
+        #[arg(long, default_value = "out/bench")]
+        out: PathBuf,
+    },
+}
+
+/// Wall seconds, peak RSS bytes and success of one child process.
+struct Measured {
+    wall_s: f64,
+    peak_rss: u64,
+    ok: bool,
+}
+
+fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
+    let start = Instant::now();
+    let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain old data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall_s = start.elapsed().as_secs_f64();
+    std::mem::forget(child);
+    Ok(Measured {
+        wall_s,
+        peak_rss: usage.ru_maxrss as u64 * 1024,
+        ok: rc == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+    })
+}
+
+pub fn run(args: &BenchArgs) -> i32 {
+    match &args.which {
+        BenchKind::Crossbar { sizes, ngspice_max, out } => crossbar(sizes, *ngspice_max, out),
+    }
+}
+
+fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path) -> i32 {
+    if let Err(e) = std::fs::create_dir_all(out) {
+        eprintln!("error: cannot create {}: {e}", out.display());
+        return 1;
+    }
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mtjsim"));
+    let have_ngspice = crate::testing::ngspice_available();
+    println!(
+        "| N | unknowns | steps | Newton its | ngspice s | mtjsim s | speed-up | ngspice MB | mtjsim MB | max err (% range) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut code = 0;
+    for &n in sizes {
+        let spec = CrossbarSpec::square(n);
+        let net = out.join(format!("xbar{n}.cir"));
+        if let Err(e) = std::fs::write(&net, netlist(&spec)) {
+            eprintln!("error: {e}");
+            return 1;
+        }
+        let ours_raw = out.join(format!("xbar{n}_mtjsim.raw"));
+        let summary = out.join(format!("xbar{n}_mtjsim.json"));
+        let ours = measure(
+            Command::new(&exe).arg("run").arg(&net).arg("-r").arg(&ours_raw).arg("--summary-json").arg(&summary),
+        );
+        let Ok(ours) = ours else {
+            eprintln!("error: cannot start {}", exe.display());
+            return 1;
+        };
+        let info: serde_json::Value = std::fs::read_to_string(&summary)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let (mut ng_s, mut ng_mb, mut ratio, mut err) = ("–".to_string(), "–".to_string(), "–".to_string(), "–".to_string());
+        if have_ngspice && n <= ngspice_max {
+            let ng_raw = out.join(format!("xbar{n}_ngspice.raw"));
+            if let Ok(m) = measure(Command::new("ngspice").arg("-b").arg("-r").arg(&ng_raw).arg(&net)) {
+                ng_s = format!("{:.2}", m.wall_s);
+                ng_mb = format!("{:.0}", m.peak_rss as f64 / 1e6);
+                ratio = format!("{:.1}×", m.wall_s / ours.wall_s);
+                if let (Ok(a), Ok(b)) = (read_raw(&ng_raw), read_raw(&ours_raw))
+                    && let (Some(a), Some(b)) = (a.last(), b.last())
+                {
+                    let c = compare_plots(a, b, None);
+                    let worst = c.per_vector.iter().map(|v| v.max_rel).fold(0.0, f64::max);
+                    err = format!("{:.3}", 100.0 * worst);
+                    if !c.passes(0.005, 0.03) || !c.missing.is_empty() {
+                        code = 1;
+                    }
+                }
+            }
+        }
+        println!(
+            "| {n} | {} | {} | {} | {ng_s} | {:.2} | {ratio} | {ng_mb} | {:.0} | {err} |",
+            info["unknowns"],
+            info["accepted_steps"],
+            info["newton_iterations"],
+            ours.wall_s,
+            ours.peak_rss as f64 / 1e6
+        );
+        if !ours.ok {
+            eprintln!("mtjsim failed on {}", net.display());
+            code = 1;
+        }
+    }
+    code
+}
