@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use mtjsim::circuit::Model;
 use mtjsim::devices::mtj::analytic::{
-    boltzmann_mz_bin_probs, brown_mfpt_s, larmor_frequency_hz, t_sw_macrospin_s, t_sw_precessional_s,
+    boltzmann_mz_bin_probs, brown_mfpt_s, larmor_frequency_hz, t_sw_macrospin_s,
+    t_sw_precessional_s,
 };
 use mtjsim::devices::mtj::batch::{Batch, Observer};
 use mtjsim::devices::mtj::constants::{GAMMA_MU0, K_B, MU0};
@@ -25,7 +26,10 @@ fn card(kv: &[(&str, f64)]) -> MtjParams {
     let m = Model {
         name: "test".into(),
         kind: "mtj".into(),
-        params: kv.iter().map(|(k, v)| (k.to_string(), *v)).collect::<HashMap<_, _>>(),
+        params: kv
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<HashMap<_, _>>(),
         string_params: HashMap::new(),
         span: Default::default(),
     };
@@ -55,10 +59,19 @@ fn ku_for_delta(delta: f64, ms: f64, volume: f64) -> f64 {
 #[test]
 fn larmor_frequency() {
     let h = 8e4;
-    let p = card(&[("alpha", 0.0), ("ku", 0.0), ("nz", 0.0), ("hz", h), ("noise", 0.0)]);
+    let p = card(&[
+        ("alpha", 0.0),
+        ("ku", 0.0),
+        ("nz", 0.0),
+        ("hz", h),
+        ("noise", 0.0),
+    ]);
     let f = larmor_frequency_hz(h);
     let dt = 1.0 / (200.0 * f);
-    let mut s = MacrospinState { m: initial_m(p.easy_axis, 1.0, 0.7, 0.0), temp_k: 300.0 };
+    let mut s = MacrospinState {
+        m: initial_m(p.easy_axis, 1.0, 0.7, 0.0),
+        temp_k: 300.0,
+    };
     let mut st = Stepper::new(&p);
     let mut r = rng(0);
     let mut crossings = Vec::new();
@@ -80,7 +93,11 @@ fn larmor_frequency() {
     assert!((f_sim / f - 1.0).abs() < 1e-4, "f_sim {f_sim} vs {f}");
     // RK4 shrinks the precessing component by (ωdt)⁶/144 ≈ 7e-12 per step; after projection
     // that moves m_z by ~ sinθ cosθ · 8000 · 7e-12 ≈ 3e-8.
-    assert!((s.m[2] - 0.7f64.cos()).abs() < 1e-7, "mz not conserved: {}", s.m[2]);
+    assert!(
+        (s.m[2] - 0.7f64.cos()).abs() < 1e-7,
+        "mz not conserved: {}",
+        s.m[2]
+    );
 }
 
 /// α = 0, perpendicular anisotropy + demag + an oblique field, 10⁶ RK4 steps at ~190 steps
@@ -95,7 +112,10 @@ fn alpha_zero_conserves_energy_and_norm() {
     let m0 = initial_m(p.easy_axis, 1.0, 0.6, 0.3);
     let e0 = energy_density(&p, 300.0, m0, [0.0; 3]);
     let dt = recommended_dt_s(&p, 300.0, 0.0, [0.0; 3]) / 3.0;
-    let mut s = MacrospinState { m: m0, temp_k: 300.0 };
+    let mut s = MacrospinState {
+        m: m0,
+        temp_k: 300.0,
+    };
     let mut st = Stepper::new(&p);
     let mut r = rng(0);
     let mut worst_norm: f64 = 0.0;
@@ -105,7 +125,11 @@ fn alpha_zero_conserves_energy_and_norm() {
     }
     let e1 = energy_density(&p, 300.0, s.m, [0.0; 3]);
     assert!(worst_norm < 1e-9, "|m| drift {worst_norm}");
-    assert!(((e1 - e0) / e0).abs() < 1e-4, "energy drift {} (E0 {e0})", (e1 - e0) / e0);
+    assert!(
+        ((e1 - e0) / e0).abs() < 1e-4,
+        "energy drift {} (E0 {e0})",
+        (e1 - e0) / e0
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -124,7 +148,10 @@ fn damped_relaxation_rate() {
         let expect = alpha * GAMMA_MU0 * hk_eff_a_per_m(&p, 300.0) / (1.0 + alpha * alpha);
         assert!((rate / expect - 1.0).abs() < 1e-12);
         let dt = recommended_dt_s(&p, 300.0, 0.0, [0.0; 3]);
-        let mut s = MacrospinState { m: initial_m(p.easy_axis, 1.0, 0.02, 0.0), temp_k: 300.0 };
+        let mut s = MacrospinState {
+            m: initial_m(p.easy_axis, 1.0, 0.02, 0.0),
+            temp_k: 300.0,
+        };
         let mut st = Stepper::new(&p);
         let mut r = rng(0);
         let (mut sx, mut sy, mut sxx, mut sxy, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0);
@@ -144,7 +171,11 @@ fn damped_relaxation_rate() {
             n += 1.0;
         }
         let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-        assert!((-slope / expect - 1.0).abs() < 3e-3, "alpha {alpha}: rate {} vs {expect}", -slope);
+        assert!(
+            (-slope / expect - 1.0).abs() < 3e-3,
+            "alpha {alpha}: rate {} vs {expect}",
+            -slope
+        );
     }
 }
 
@@ -154,9 +185,18 @@ fn damped_relaxation_rate() {
 
 /// Run from `state` (±1) with current `i` until m·p crosses 0 or `t_max`; returns the
 /// crossing time (linear interpolation) or None.
-fn time_to_cross(p: &MtjParams, state: f64, theta0: f64, current_a: f64, t_max: f64) -> Option<f64> {
+fn time_to_cross(
+    p: &MtjParams,
+    state: f64,
+    theta0: f64,
+    current_a: f64,
+    t_max: f64,
+) -> Option<f64> {
     let dt = recommended_dt_s(p, 300.0, current_a, [0.0; 3]).min(2e-12);
-    let mut s = MacrospinState { m: initial_m(p.easy_axis, state, theta0, 0.0), temp_k: 300.0 };
+    let mut s = MacrospinState {
+        m: initial_m(p.easy_axis, state, theta0, 0.0),
+        temp_k: 300.0,
+    };
     let mut st = Stepper::new(p);
     let mut r = rng(0);
     let mut t = 0.0;
@@ -185,10 +225,17 @@ fn critical_current_threshold() {
     for state in [-1.0, 1.0] {
         let ic0 = ic0_a(&p, 300.0, state);
         let sign = -state; // current that pushes away from `state`
-        assert!(time_to_cross(&p, state, 0.02, sign * 0.95 * ic0, 400e-9).is_none(), "switched at 0.95 Ic0");
-        let t = time_to_cross(&p, state, 0.02, sign * 1.05 * ic0, 400e-9).expect("no switching at 1.05 Ic0");
+        assert!(
+            time_to_cross(&p, state, 0.02, sign * 0.95 * ic0, 400e-9).is_none(),
+            "switched at 0.95 Ic0"
+        );
+        let t = time_to_cross(&p, state, 0.02, sign * 1.05 * ic0, 400e-9)
+            .expect("no switching at 1.05 Ic0");
         let exact = t_sw_macrospin_s(&p, 300.0, 1.05, 0.02);
-        assert!((t / exact - 1.0).abs() < 0.02, "t_sw(1.05) {t} vs exact {exact}");
+        assert!(
+            (t / exact - 1.0).abs() < 0.02,
+            "t_sw(1.05) {t} vs exact {exact}"
+        );
     }
 }
 
@@ -205,9 +252,15 @@ fn precessional_switching_time() {
         let t = time_to_cross(&p, -1.0, 0.02, j * ic0, 100e-9).unwrap();
         let exact = t_sw_macrospin_s(&p, 300.0, j, 0.02);
         let formula = t_sw_precessional_s(&p, 300.0, j, 0.02);
-        assert!((t / exact - 1.0).abs() < 0.01, "j {j}: {t} vs exact {exact}");
+        assert!(
+            (t / exact - 1.0).abs() < 0.01,
+            "j {j}: {t} vs exact {exact}"
+        );
         let tol = if j < 1.55 { 0.12 } else { 0.10 };
-        assert!((t / formula - 1.0).abs() < tol, "j {j}: {t} vs formula {formula}");
+        assert!(
+            (t / formula - 1.0).abs() < tol,
+            "j {j}: {t} vs formula {formula}"
+        );
     }
 }
 
@@ -245,10 +298,15 @@ fn boltzmann_run(n: usize, n_relax: f64, seed: u64) -> (f64, f64, f64, f64) {
     let steps = (n_relax * t_relax / dt).ceil() as usize;
     let mut r0 = rng(seed ^ 0xB01);
     let init: Vec<V3> = (0..n).map(|_| boltzmann_sample(d, &mut r0)).collect();
-    let mut b = Batch::new(p.clone(), n, seed, |i| MacrospinState { m: init[i], temp_k: 300.0 });
+    let mut b = Batch::new(p.clone(), n, seed, |i| MacrospinState {
+        m: init[i],
+        temp_k: 300.0,
+    });
     b.run_uniform(steps, dt, Drive::OFF);
     let nb = 20;
-    let edges: Vec<f64> = (0..=nb).map(|k| -1.0 + 2.0 * k as f64 / nb as f64).collect();
+    let edges: Vec<f64> = (0..=nb)
+        .map(|k| -1.0 + 2.0 * k as f64 / nb as f64)
+        .collect();
     let probs = boltzmann_mz_bin_probs(d, &edges);
     let mut counts = vec![0usize; nb];
     for &z in &b.mz {
@@ -279,45 +337,62 @@ const CHI2_19_P001: f64 = 43.82;
 #[test]
 fn boltzmann_equilibrium_reduced() {
     let (chi2, mean, se, exact) = boltzmann_run(4000, 3.0, 11);
-    eprintln!("chi2 {chi2:.2} (crit {CHI2_19_P001}), <mz²> {mean:.5} ± {se:.5} vs exact {exact:.5}");
+    eprintln!(
+        "chi2 {chi2:.2} (crit {CHI2_19_P001}), <mz²> {mean:.5} ± {se:.5} vs exact {exact:.5}"
+    );
     assert!(chi2 < CHI2_19_P001, "chi2 {chi2}");
-    assert!((mean - exact).abs() < 4.0 * se, "<mz²> {mean} ± {se} vs {exact}");
+    assert!(
+        (mean - exact).abs() < 4.0 * se,
+        "<mz²> {mean} ± {se} vs {exact}"
+    );
 }
 
 #[test]
 #[ignore]
 fn boltzmann_equilibrium_long() {
     let (chi2, mean, se, exact) = boltzmann_run(100_000, 6.0, 12);
-    eprintln!("chi2 {chi2:.2} (crit {CHI2_19_P001}), <mz²> {mean:.5} ± {se:.5} vs exact {exact:.5}");
+    eprintln!(
+        "chi2 {chi2:.2} (crit {CHI2_19_P001}), <mz²> {mean:.5} ± {se:.5} vs exact {exact:.5}"
+    );
     assert!(chi2 < CHI2_19_P001, "chi2 {chi2}");
-    assert!((mean - exact).abs() < 4.0 * se, "<mz²> {mean} ± {se} vs {exact}");
+    assert!(
+        (mean - exact).abs() < 4.0 * se,
+        "<mz²> {mean} ± {se} vs {exact}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
 // 6. Néel–Brown: dwell times of a low-barrier device
 // ---------------------------------------------------------------------------------------
 
-/// Hysteretic telegraph detector: state flips when m·e crosses ∓z_th.
+/// Hysteretic telegraph on m_z (flip when crossing ∓z_th) that records complete dwells
+/// and stops after `k_max`. Devices start exactly at m_z = z_th, so every dwell (the first
+/// included) is a first passage from +z_th to −z_th or back: no initial-transient bias.
 struct Dwell {
     z_th: f64,
     state: f64,
-    switches: usize,
+    last_t: f64,
+    sum: f64,
+    n: usize,
+    k_max: usize,
 }
 
 impl Observer for Dwell {
     #[inline]
-    fn observe(&mut self, _: usize, _: f64, m: V3, _: f64) -> bool {
+    fn observe(&mut self, _: usize, t: f64, m: V3, _: f64) -> bool {
         if self.state * m[2] < -self.z_th {
             self.state = -self.state;
-            self.switches += 1;
+            self.sum += t - self.last_t;
+            self.last_t = t;
+            self.n += 1;
         }
-        true
+        self.n < self.k_max
     }
 }
 
-/// Mean dwell time (s) at thermal stability `d` (Ku varied, volume fixed), from `n`
-/// devices over `n_mfpt` expected dwell times; and the exact Brown MFPT.
-fn dwell_time(d: f64, n: usize, n_mfpt: f64, seed: u64) -> (f64, f64, usize) {
+/// Mean dwell time (s) at thermal stability `d` (Ku varied, volume fixed) from `n` devices
+/// × `k` complete dwells; returns (mean, exact Brown MFPT, number of dwells).
+fn dwell_time(d: f64, n: usize, k: usize, seed: u64) -> (f64, f64, usize) {
     let ms = 1.1e6;
     let v = std::f64::consts::PI * 4e-16 * 1.3e-9;
     // α = 1 minimises τ_N = (1+α²) Ms V/(2αγkT); the MFPT in units of τ_N depends only on Δ.
@@ -325,37 +400,56 @@ fn dwell_time(d: f64, n: usize, n_mfpt: f64, seed: u64) -> (f64, f64, usize) {
     let z_th = 0.5;
     let exact = brown_mfpt_s(delta(&p, 300.0), tau_n_s(&p, 300.0), z_th);
     let dt = recommended_dt_s(&p, 300.0, 0.0, [0.0; 3]);
-    let steps = (n_mfpt * exact / dt).ceil() as usize;
-    let mut b = Batch::new(p.clone(), n, seed, |i| MacrospinState {
-        m: initial_m(p.easy_axis, if i % 2 == 0 { 1.0 } else { -1.0 }, 0.1, 0.0),
+    let steps = (30.0 * k as f64 * exact / dt).ceil() as usize;
+    let m0 = initial_m(p.easy_axis, 1.0, z_th.acos(), 0.0);
+    let mut b = Batch::new(p.clone(), n, seed, |_| MacrospinState {
+        m: m0,
         temp_k: 300.0,
     });
-    let mut obs: Vec<Dwell> =
-        (0..n).map(|i| Dwell { z_th, state: if i % 2 == 0 { 1.0 } else { -1.0 }, switches: 0 }).collect();
+    let mut obs: Vec<Dwell> = (0..n)
+        .map(|_| Dwell {
+            z_th,
+            state: 1.0,
+            last_t: 0.0,
+            sum: 0.0,
+            n: 0,
+            k_max: k,
+        })
+        .collect();
     b.run(steps, dt, &|_, _| Drive::OFF, &mut obs);
-    let sw: usize = obs.iter().map(|o| o.switches).sum();
-    // Renewal estimate: total observed time / number of switches (the first dwell starts
-    // at the initial state, near the well bottom, which is within the statistical error
-    // of the estimate for n_mfpt ≳ 10).
-    (n as f64 * steps as f64 * dt / sw as f64, exact, sw)
+    let n_dw: usize = obs.iter().map(|o| o.n).sum();
+    let total: f64 = obs.iter().map(|o| o.sum).sum();
+    (total / n_dw as f64, exact, n_dw)
 }
 
 /// PHYSICS.md check 6. Mean dwell time vs the exact Brown MFPT for the axially symmetric
-/// macrospin within 4 standard errors (1/√switches) + 3 % (Heun's O(dt) weak bias), and
+/// macrospin within 4 standard errors (≤ 1/√dwells: the dwell distribution is at most as
+/// broad as an exponential) + 3 % (the crossing is only checked at the end of each step, so
+/// short excursions across the threshold are missed: this delays detection by
+/// ~0.58·(rms step in z) ≈ 0.01 in z, +2 % at Δ = 2 and less at higher Δ), and
 /// the slope of ln τ vs Δ within 10 % of the exact slope. Note: the exact slope is not 1
 /// at these low barriers because the prefactor depends on Δ: with Ku varied at fixed V,
 /// τ ∝ Δ^{-3/2} e^Δ asymptotically, and the exact d ln τ/dΔ over [2, 6] is ≈ 0.62 (≈ 0.90
 /// when V is varied at fixed H_k). What is Arrhenius-linear with unit slope is ln(τ/τ_pre).
-fn neel_brown(deltas: &[f64], n: usize, n_mfpt: f64) {
+/// (Δ, ln τ simulated, ln τ exact, relative standard error of τ).
+type Point = (f64, f64, f64, f64);
+
+fn neel_brown(deltas: &[f64], n: usize, dwells: usize) {
     let mut pts = Vec::new();
     for (k, &d) in deltas.iter().enumerate() {
-        let (tau, exact, sw) = dwell_time(d, n, n_mfpt, 100 + k as u64);
+        let (tau, exact, sw) = dwell_time(d, n, dwells, 100 + k as u64);
         let se = 1.0 / (sw as f64).sqrt();
-        eprintln!("Δ {d}: mean dwell {tau:.4e} s, exact Brown MFPT {exact:.4e} s, ratio {:.4}, {sw} switches", tau / exact);
-        assert!((tau / exact - 1.0).abs() < 4.0 * se + 0.03, "Δ {d}: τ {tau} vs exact {exact} ({sw} switches)");
-        pts.push((d, tau.ln(), exact.ln()));
+        eprintln!(
+            "Δ {d}: mean dwell {tau:.4e} s, exact Brown MFPT {exact:.4e} s, ratio {:.4}, {sw} dwells",
+            tau / exact
+        );
+        assert!(
+            (tau / exact - 1.0).abs() < 4.0 * se + 0.03,
+            "Δ {d}: τ {tau} vs exact {exact} ({sw} dwells)"
+        );
+        pts.push((d, tau.ln(), exact.ln(), se));
     }
-    let slope = |f: &dyn Fn(&(f64, f64, f64)) -> f64| {
+    let slope = |f: &dyn Fn(&Point) -> f64| {
         let n = pts.len() as f64;
         let sx: f64 = pts.iter().map(|q| q.0).sum();
         let sy: f64 = pts.iter().map(f).sum();
@@ -365,19 +459,33 @@ fn neel_brown(deltas: &[f64], n: usize, n_mfpt: f64) {
     };
     let s_sim = slope(&|q| q.1);
     let s_exact = slope(&|q| q.2);
-    eprintln!("slope d ln τ/dΔ: simulated {s_sim:.4}, exact {s_exact:.4}");
-    assert!((s_sim / s_exact - 1.0).abs() < 0.10, "slope {s_sim} vs exact {s_exact}");
+    // Standard error of the least-squares slope from the per-point errors of ln τ.
+    let xm = pts.iter().map(|q| q.0).sum::<f64>() / pts.len() as f64;
+    let sxx: f64 = pts.iter().map(|q| (q.0 - xm).powi(2)).sum();
+    let s_se = (pts
+        .iter()
+        .map(|q| (q.0 - xm).powi(2) * q.3 * q.3)
+        .sum::<f64>())
+    .sqrt()
+        / sxx;
+    eprintln!("slope d ln τ/dΔ: simulated {s_sim:.4} ± {s_se:.4}, exact {s_exact:.4}");
+    // 10 % of the exact slope, or 3 standard errors if the sample is too small for that.
+    let tol = (0.10 * s_exact).max(3.0 * s_se);
+    assert!(
+        (s_sim - s_exact).abs() < tol,
+        "slope {s_sim} ± {s_se} vs exact {s_exact}"
+    );
 }
 
 #[test]
 fn neel_brown_dwell_reduced() {
-    neel_brown(&[2.0, 3.0, 4.0], 96, 4.0);
+    neel_brown(&[2.0, 3.0, 4.0], 256, 3);
 }
 
 #[test]
 #[ignore]
 fn neel_brown_dwell_long() {
-    neel_brown(&[2.0, 3.0, 4.0, 5.0, 6.0], 512, 20.0);
+    neel_brown(&[2.0, 3.0, 4.0, 5.0, 6.0], 2000, 5);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -397,7 +505,10 @@ fn heat_step_response() {
         let i = 60e-6;
         let pw = i * i / p.g_p_s();
         let rise = pw * rth;
-        let mut s = MacrospinState { m: [0.0, 0.0, 1.0], temp_k: 300.0 };
+        let mut s = MacrospinState {
+            m: [0.0, 0.0, 1.0],
+            temp_k: 300.0,
+        };
         let mut st = Stepper::new(&p);
         let mut r = rng(1);
         let dt = 1e-12;
@@ -405,7 +516,12 @@ fn heat_step_response() {
         let mut worst: f64 = 0.0;
         for k in 1..=2 * n_on {
             let on = k <= n_on;
-            let out = st.step(&mut s, &Drive::current(if on { i } else { 0.0 }), dt, &mut r);
+            let out = st.step(
+                &mut s,
+                &Drive::current(if on { i } else { 0.0 }),
+                dt,
+                &mut r,
+            );
             let t = k as f64 * dt;
             let expect = if on {
                 300.0 + rise * (1.0 - (-t / tau).exp())
@@ -425,12 +541,18 @@ fn heat_step_response() {
     }
     // Instant thermal node (cth = 0) and isothermal (rth = 0).
     let p = card(&[("rth", rth), ("noise", 0.0)]);
-    let mut s = MacrospinState { m: [0.0, 0.0, 1.0], temp_k: 300.0 };
+    let mut s = MacrospinState {
+        m: [0.0, 0.0, 1.0],
+        temp_k: 300.0,
+    };
     let mut st = Stepper::new(&p);
     st.step(&mut s, &Drive::current(50e-6), 1e-12, &mut rng(0));
     assert!((s.temp_k - 300.0 - 50e-6 * 50e-6 / p.g_p_s() * rth).abs() < 1e-9);
     let p = card(&[("noise", 0.0)]);
-    let mut s = MacrospinState { m: [0.0, 0.0, 1.0], temp_k: 300.0 };
+    let mut s = MacrospinState {
+        m: [0.0, 0.0, 1.0],
+        temp_k: 300.0,
+    };
     Stepper::new(&p).step(&mut s, &Drive::current(50e-6), 1e-12, &mut rng(0));
     assert_eq!(s.temp_k, 300.0);
 }
@@ -486,7 +608,12 @@ fn same_seed_is_bit_identical() {
         for k in 0..20_000 {
             let v = if k < 10_000 { 0.6 } else { 0.0 };
             st.step(&mut s, &Drive::voltage(v), 1e-12, &mut r);
-            trace.push((s.m[0].to_bits(), s.m[1].to_bits(), s.m[2].to_bits(), s.temp_k.to_bits()));
+            trace.push((
+                s.m[0].to_bits(),
+                s.m[1].to_bits(),
+                s.m[2].to_bits(),
+                s.temp_k.to_bits(),
+            ));
         }
         trace
     };
@@ -499,10 +626,20 @@ fn same_seed_is_bit_identical() {
 fn batch_independent_of_thread_count() {
     let p = card(&[("rth", 3e5), ("cth", 3e-14)]);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
-            let mut b = Batch::new(p.clone(), 333, 9, |i| MacrospinState::along(&p, if i % 3 == 0 { 1.0 } else { -1.0 }, 0.02));
-            b.run(500, 1e-12, &|i, _| Drive::voltage(0.2 + 1e-3 * i as f64), &mut vec![(); 333]);
+            let mut b = Batch::new(p.clone(), 333, 9, |i| {
+                MacrospinState::along(&p, if i % 3 == 0 { 1.0 } else { -1.0 }, 0.02)
+            });
+            b.run(
+                500,
+                1e-12,
+                &|i, _| Drive::voltage(0.2 + 1e-3 * i as f64),
+                &mut [(); 333],
+            );
             (b.mx, b.my, b.mz, b.temp_k)
         })
     };

@@ -439,3 +439,17 @@ fn every_netlist_has_a_header_comment() {
         );
     }
 }
+
+/// The request scanner used above finds differential voltages in `.save` / `.print`.
+#[test]
+fn differential_request_scanner() {
+    let text = "t\n.save v(a) b i(vx) V( a , B )\n.PRINT tran v(a,b) i(vx)\n.print dc v(x,0)\nr1 a b 1\n";
+    assert_eq!(
+        differential_requests(text),
+        vec![
+            (None, "v(a,b)".to_string()),
+            (Some("tran".to_string()), "v(a,b)".to_string()),
+            (Some("dc".to_string()), "v(x,0)".to_string()),
+        ]
+    );
+}

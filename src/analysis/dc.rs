@@ -54,9 +54,10 @@ pub fn run(sys: &mut System, circuit: &Circuit, sweeps: &[DcSweep]) -> Result<Pl
                 srcfact: 1.0,
                 diag_gmin: 0.0,
                 pins: Vec::new(),
+                sources_at_t0: false,
             };
             let ok = have_previous && sys.newton(&p, InitPhase::Normal).is_ok();
-            if !ok && let Err(e) = op::solve(sys, &[], &[]) {
+            if !ok && let Err(e) = op::solve(sys, &[], &circuit.nodeset) {
                 result = Err(e);
                 break 'outer;
             }

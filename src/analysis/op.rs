@@ -9,6 +9,17 @@ use crate::devices::{InitPhase, Mode};
 /// `pins` hold node values fixed for the whole solve (`.ic` without UIC); `nodeset` values
 /// guide only the first solve and are then released.
 pub fn solve(sys: &mut System, pins: &[(usize, f64)], nodeset: &[(usize, f64)]) -> Result<(), SimError> {
+    solve_with(sys, pins, nodeset, false)
+}
+
+/// As [`solve`]; `sources_at_t0` evaluates sources at their waveform's t = 0 value, as the
+/// operating point that starts a transient must.
+pub fn solve_with(
+    sys: &mut System,
+    pins: &[(usize, f64)],
+    nodeset: &[(usize, f64)],
+    sources_at_t0: bool,
+) -> Result<(), SimError> {
     let itl1 = sys.options.itl1;
     let base = |srcfact: f64, diag_gmin: f64, extra: &[(usize, f64)]| NewtonParams {
         mode: Mode::Dc,
@@ -17,6 +28,7 @@ pub fn solve(sys: &mut System, pins: &[(usize, f64)], nodeset: &[(usize, f64)]) 
         srcfact,
         diag_gmin,
         pins: pins.iter().chain(extra).copied().collect(),
+        sources_at_t0,
     };
     let mut last_failure;
     // 1. Plain Newton (nodesets pinned first, then released).

@@ -30,6 +30,8 @@ pub struct NewtonParams {
     pub diag_gmin: f64,
     /// Node pins (equation, value) active for the whole solve (`.ic` in the operating point).
     pub pins: Vec<(usize, f64)>,
+    /// Evaluate sources at their t = 0 waveform value (operating point of a transient).
+    pub sources_at_t0: bool,
 }
 
 /// The assembled MNA system.
@@ -177,6 +179,7 @@ impl System {
             tstep: self.tstep,
             tstop: self.tstop,
             srcfact: p.srcfact,
+            sources_at_t0: p.sources_at_t0,
             gmin: self.options.gmin,
             temp_k: self.options.temp_k,
             uic: self.uic,
@@ -212,6 +215,7 @@ impl System {
             srcfact: 1.0,
             diag_gmin: 0.0,
             pins: Vec::new(),
+            sources_at_t0: false,
         };
         for d in &self.devices {
             d.init_unknowns(&mut self.x);

@@ -52,7 +52,7 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
         }
         sys.init_uic_states();
     } else {
-        op::solve(sys, &ic, &circuit.nodeset)?;
+        op::solve_with(sys, &ic, &circuit.nodeset, true)?;
     }
     sys.fill_history();
     let at = |t: f64| SourceEval { mode: Mode::Tran, time: t, tstep, tstop, srcfact: 1.0 };
@@ -131,6 +131,7 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
                 srcfact: 1.0,
                 diag_gmin: 0.0,
                 pins: Vec::new(),
+                sources_at_t0: false,
             };
             match sys.newton(&params, InitPhase::Normal) {
                 Err(failure) => {

@@ -18,7 +18,8 @@ use crate::netlist;
 
 /// A number with optional SPICE suffix (`40n`, `1.5meg`).
 fn si(s: &str) -> Result<f64, String> {
-    netlist::number::parse(s.trim()).ok_or_else(|| format!("`{s}` is not a number (SPICE suffixes allowed: 40n, 2u, 1meg)"))
+    netlist::number::parse(s.trim())
+        .ok_or_else(|| format!("`{s}` is not a number (SPICE suffixes allowed: 40n, 2u, 1meg)"))
 }
 
 #[derive(Debug, Args)]
@@ -160,9 +161,9 @@ pub enum Experiment {
         /// What to vary: `ku` (fixed volume) or `volume` (fixed H_k,eff).
         #[arg(long, default_value = "ku")]
         vary: String,
-        /// Run length in units of the expected dwell time.
-        #[arg(long, default_value_t = 3.0)]
-        n_mfpt: f64,
+        /// Complete dwells recorded per device.
+        #[arg(long, default_value_t = 3)]
+        dwells: usize,
         /// Telegraph thresholds ±z on m·easy.
         #[arg(long, default_value_t = 0.5)]
         z_th: f64,
@@ -182,17 +183,34 @@ fn load_card(args: &DeviceArgs) -> Result<MtjParams, String> {
         Ok(x) => x,
         Err((diags, sources)) => return Err(diags.render(&sources)),
     };
-    let mut mtj: Vec<_> = models.values().filter(|m| m.kind.eq_ignore_ascii_case("mtj")).collect();
+    let mut mtj: Vec<_> = models
+        .values()
+        .filter(|m| m.kind.eq_ignore_ascii_case("mtj"))
+        .collect();
     mtj.sort_by(|a, b| a.name.cmp(&b.name));
-    let names = || mtj.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+    let names = || {
+        mtj.iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let model = if let Some(want) = &args.model {
         let want = want.to_ascii_lowercase();
         *mtj.iter()
             .find(|m| m.name.eq_ignore_ascii_case(&want))
-            .ok_or_else(|| format!("error: no mtj model `{want}` in section `{}`; available: {}", args.section, names()))?
+            .ok_or_else(|| {
+                format!(
+                    "error: no mtj model `{want}` in section `{}`; available: {}",
+                    args.section,
+                    names()
+                )
+            })?
     } else if mtj.len() == 1 {
         mtj[0]
-    } else if let Some(m) = mtj.iter().find(|m| m.name.eq_ignore_ascii_case(&args.section)) {
+    } else if let Some(m) = mtj
+        .iter()
+        .find(|m| m.name.eq_ignore_ascii_case(&args.section))
+    {
         m
     } else if mtj.is_empty() {
         return Err(format!(
@@ -201,13 +219,20 @@ fn load_card(args: &DeviceArgs) -> Result<MtjParams, String> {
             args.model_lib.display()
         ));
     } else {
-        return Err(format!("error: section `{}` holds several mtj models ({}); pick one with --model", args.section, names()));
+        return Err(format!(
+            "error: section `{}` holds several mtj models ({}); pick one with --model",
+            args.section,
+            names()
+        ));
     };
     let mut p = MtjParams::from_model(model)
         .map_err(|e| Diagnostic::error(e, Some(model.span)).render(&sources))?;
     if let Some(t) = args.tamb {
         if !(t > 0.0 && t < p.tc_k) {
-            return Err(format!("error: --tamb {t} must lie in (0, tc = {})", p.tc_k));
+            return Err(format!(
+                "error: --tamb {t} must lie in (0, tc = {})",
+                p.tc_k
+            ));
         }
         p.tamb_k = t;
     }
@@ -234,7 +259,9 @@ fn print_report(name: &str, rep: &Report) {
 pub fn run(args: &DeviceArgs) -> i32 {
     if let Some(n) = args.threads {
         // Only fails if a global pool exists already; the default pool is then used.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
     }
     let p = match load_card(args) {
         Ok(p) => p,
@@ -244,13 +271,16 @@ pub fn run(args: &DeviceArgs) -> i32 {
         }
     };
     let ctx = Ctx {
-        out_dir: args.out.clone().unwrap_or_else(|| PathBuf::from("out/device").join(args.section.to_ascii_lowercase())),
+        out_dir: args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("out/device").join(args.section.to_ascii_lowercase())),
         seed: args.seed,
         dt_s: args.dt,
         png: !args.no_png,
     };
     if let Some(dt) = args.dt
-        && !(dt > 0.0)
+        && (dt.is_nan() || dt <= 0.0)
     {
         eprintln!("error: --dt must be > 0");
         return 1;
@@ -261,18 +291,53 @@ pub fn run(args: &DeviceArgs) -> i32 {
     let trials = |d: usize| args.trials.unwrap_or(d);
     let (name, result) = match &args.experiment {
         Experiment::Info => return 0,
-        Experiment::Rv { vmax, period, points } => {
-            ("rv", experiments::rv(&p, &ctx, &RvOpts { vmax_v: *vmax, period_s: *period, trials: trials(8), points: *points }))
-        }
-        Experiment::Rh { hmax, period, vread, points } => (
+        Experiment::Rv {
+            vmax,
+            period,
+            points,
+        } => (
+            "rv",
+            experiments::rv(
+                &p,
+                &ctx,
+                &RvOpts {
+                    vmax_v: *vmax,
+                    period_s: *period,
+                    trials: trials(8),
+                    points: *points,
+                },
+            ),
+        ),
+        Experiment::Rh {
+            hmax,
+            period,
+            vread,
+            points,
+        } => (
             "rh",
             experiments::rh(
                 &p,
                 &ctx,
-                &RhOpts { hmax_a_per_m: *hmax, period_s: *period, vread_v: *vread, trials: trials(8), points: *points },
+                &RhOpts {
+                    hmax_a_per_m: *hmax,
+                    period_s: *period,
+                    vread_v: *vread,
+                    trials: trials(8),
+                    points: *points,
+                },
             ),
         ),
-        Experiment::Switch { amp_min, amp_max, n_amp, w_min, w_max, n_w, from_ap, voltage, settle } => {
+        Experiment::Switch {
+            amp_min,
+            amp_max,
+            n_amp,
+            w_min,
+            w_max,
+            n_w,
+            from_ap,
+            voltage,
+            settle,
+        } => {
             if !(*w_min > 0.0 && w_max >= w_min && amp_max >= amp_min && *n_amp > 0 && *n_w > 0) {
                 eprintln!("error: need 0 < w-min <= w-max, amp-min <= amp-max, n-amp, n-w > 0");
                 return 1;
@@ -297,7 +362,14 @@ pub fn run(args: &DeviceArgs) -> i32 {
                 ),
             )
         }
-        Experiment::Tsw { i_min, i_max, n_i, t_max, from_ap, tau0 } => (
+        Experiment::Tsw {
+            i_min,
+            i_max,
+            n_i,
+            t_max,
+            from_ap,
+            tau0,
+        } => (
             "tsw",
             experiments::tsw(
                 &p,
@@ -313,15 +385,34 @@ pub fn run(args: &DeviceArgs) -> i32 {
                 },
             ),
         ),
-        Experiment::Heat { amp, width, tail, from_ap, points } => (
+        Experiment::Heat {
+            amp,
+            width,
+            tail,
+            from_ap,
+            points,
+        } => (
             "heat",
             experiments::heat_step(
                 &p,
                 &ctx,
-                &HeatOpts { amp: *amp, width_s: *width, tail_s: *tail, from_ap: *from_ap, points: *points },
+                &HeatOpts {
+                    amp: *amp,
+                    width_s: *width,
+                    tail_s: *tail,
+                    from_ap: *from_ap,
+                    points: *points,
+                },
             ),
         ),
-        Experiment::Retention { delta_min, delta_max, n_delta, vary, n_mfpt, z_th } => {
+        Experiment::Retention {
+            delta_min,
+            delta_max,
+            n_delta,
+            vary,
+            dwells,
+            z_th,
+        } => {
             let vary = match vary.to_ascii_lowercase().as_str() {
                 "ku" => Vary::Ku,
                 "volume" | "v" => Vary::Volume,
@@ -345,7 +436,7 @@ pub fn run(args: &DeviceArgs) -> i32 {
                         n_delta: *n_delta,
                         vary,
                         trials: trials(128),
-                        n_mfpt: *n_mfpt,
+                        dwells: *dwells,
                         z_th: *z_th,
                     },
                 ),
@@ -354,7 +445,10 @@ pub fn run(args: &DeviceArgs) -> i32 {
         Experiment::Bench { devices, steps } => {
             let r = experiments::bench(&p, *devices, *steps, args.seed);
             println!("== bench");
-            println!("single device, 1 thread: {:.2} M device-steps/s", r.single_steps_per_s / 1e6);
+            println!(
+                "single device, 1 thread: {:.2} M device-steps/s",
+                r.single_steps_per_s / 1e6
+            );
             println!(
                 "batch of {} devices x {} steps, {} threads: {:.2} M device-steps/s",
                 r.devices,

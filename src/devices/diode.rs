@@ -8,9 +8,10 @@
 //! holds the voltage, current and conductance of the last evaluation for limiting and for
 //! the current-convergence test ngspice runs in `DIOconvTest`.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use super::junction::{CTOK, Depletion, KOVERQ, junction_temp};
+use super::junction::{self, CTOK, Depletion, KOVERQ, below_one, junction_temp, positive};
 use super::limiting::pnjlim;
 use super::{Device, InitPhase, LoadCtx, Mode, Setup, TruncCtx};
 use crate::circuit::Model;
@@ -96,7 +97,7 @@ impl Params {
             tm1: p("tm1").unwrap_or(0.0),
             tm2: p("tm2").unwrap_or(0.0),
         };
-        if !(par.is > 0.0) || !(par.n > 0.0) || !(par.nbv > 0.0) {
+        if !positive(par.is) || !positive(par.n) || !positive(par.nbv) {
             return Err(format!(
                 "{name}: diode model {} needs IS > 0, N > 0 and NBV > 0",
                 model.name
@@ -108,13 +109,13 @@ impl Params {
                 model.name
             ));
         }
-        if !(par.vj > 0.0) || !(0.0..1.0).contains(&par.fc) || !(par.m < 1.0) {
+        if !positive(par.vj) || !(0.0..1.0).contains(&par.fc) || !below_one(par.m) {
             return Err(format!(
                 "{name}: diode model {} needs VJ > 0, 0 ≤ FC < 1 and M < 1",
                 model.name
             ));
         }
-        if par.bv.is_some_and(|bv| !(bv > 0.0)) {
+        if par.bv.is_some_and(|bv| !positive(bv)) {
             return Err(format!(
                 "{name}: diode model {}: BV must be positive",
                 model.name
@@ -155,7 +156,7 @@ pub struct Diode {
     off: bool,
     par: Params,
     cache: OnceLock<Temp>,
-    /// States: vd, id, gd, q, dq/dt.
+    /// States: vd, id, gd, q, dq/dt, then the `off` hold.
     state: usize,
     /// (a,a) (c,c) (ap,ap) (a,ap) (c,ap) (ap,a) (ap,c).
     slots: [usize; 7],
@@ -167,6 +168,9 @@ const ST_VD: usize = 0;
 const ST_ID: usize = 1;
 const ST_GD: usize = 2;
 const ST_Q: usize = 3;
+/// `off` hold bookkeeping ([`junction::hold_off`]).
+const ST_HOLD: usize = 5;
+const N_STATES: usize = ST_HOLD + junction::hold_states(1);
 
 impl Diode {
     pub fn new(
@@ -178,7 +182,7 @@ impl Diode {
         off: bool,
     ) -> Result<Self, String> {
         let par = Params::from_model(&name, m)?;
-        if !(area > 0.0) {
+        if !positive(area) {
             return Err(format!("{name}: diode area must be positive (got {area})"));
         }
         Ok(Diode {
@@ -197,12 +201,12 @@ impl Diode {
     }
 
     /// Temperature-dependent parameters at `t` (cached for the first temperature seen).
-    fn temp(&self, t: f64) -> Temp {
+    fn temp(&self, t: f64) -> Cow<'_, Temp> {
         let cached = self.cache.get_or_init(|| self.compute_temp(t));
         if cached.temp == t {
-            *cached
+            Cow::Borrowed(cached)
         } else {
-            self.compute_temp(t)
+            Cow::Owned(self.compute_temp(t))
         }
     }
 
@@ -308,7 +312,7 @@ impl Device for Diode {
 
     fn setup_slots(&mut self, s: &mut Setup) -> Result<(), String> {
         let (a, c, ap) = (self.a, self.c, self.ap);
-        self.state = s.states(5);
+        self.state = s.states(N_STATES);
         self.slots = [
             s.slot(a, a),
             s.slot(c, c),
@@ -323,18 +327,24 @@ impl Device for Diode {
     }
 
     fn load(&self, ctx: &mut LoadCtx) {
-        let tp = self.temp(ctx.temp_k);
+        let tp = &*self.temp(ctx.temp_k);
         let st = self.state;
         let mut limited = true;
+        let raw = ctx.v(self.ap, self.c);
+        let held = junction::hold_off(ctx, self.off, st + ST_HOLD, &[raw]);
         let vd = if ctx.uic_start {
             // ngspice (MODEINITJCT | MODETRANOP | MODEUIC): the device initial condition
             // (IC=, 0 by default), not the node voltages.
             limited = false;
             0.0
+        } else if held && ctx.init == InitPhase::Normal {
+            // MODEINITFIX for an `off` diode: held at 0 V, no limiting check.
+            limited = false;
+            0.0
         } else if ctx.init == InitPhase::Junction {
             if self.off { 0.0 } else { tp.vcrit }
         } else {
-            let vd = ctx.v(self.ap, self.c);
+            let vd = raw;
             let vold = ctx.state0[st + ST_VD];
             // Current convergence test (DIOconvTest) of the previous evaluation.
             let cd_old = ctx.state0[st + ST_ID];
@@ -352,7 +362,7 @@ impl Device for Diode {
             limited = lim;
             v
         };
-        let (mut cd, mut gd, _, _) = junction_current(&tp, vd, ctx.gmin);
+        let (mut cd, mut gd, _, _) = junction_current(tp, vd, ctx.gmin);
 
         // Charge: depletion + diffusion. Stored in DC too so a transient starts consistent.
         let (qdep, cdep) = tp.dep.eval(vd);
@@ -633,5 +643,64 @@ mod tests {
         assert!(Diode::new("d".into(), 1, 2, &model(&[("level", 3.0)]), 1.0, false).is_err());
         assert!(Diode::new("d".into(), 1, 2, &model(&[]), 0.0, false).is_err());
         assert!(Diode::new("d".into(), 1, 2, &model(&[("fc", 1.0)]), 1.0, false).is_err());
+    }
+
+    /// Whole-circuit operating points through the engine, against ngspice-39 output:
+    /// forward bias, and reverse breakdown with area 2 (IBV not area-scaled, RS/area).
+    #[test]
+    fn operating_point_matches_ngspice() {
+        use crate::circuit::{Analysis, Circuit, Element, ElementKind, Waveform};
+        let cases: [(f64, f64, &[(&str, f64)], f64); 2] = [
+            (0.7, 1.0, &[("is", 1e-14)], -5.670347e-03),
+            (
+                -5.2,
+                2.0,
+                &[
+                    ("is", 1e-14),
+                    ("bv", 5.0),
+                    ("ibv", 1e-3),
+                    ("rs", 10.0),
+                    ("cjo", 1e-12),
+                ],
+                2.363849e-02,
+            ),
+        ];
+        for (v, area, params, want) in cases {
+            let mut c = Circuit {
+                title: "t".into(),
+                ..Default::default()
+            };
+            c.nodes = vec!["0".into(), "a".into()];
+            c.models.insert("dm".into(), model(params));
+            c.elements = vec![
+                Element {
+                    name: "v1".into(),
+                    kind: ElementKind::VSource {
+                        p: 1,
+                        n: 0,
+                        wave: Waveform { dc: v, tran: None },
+                    },
+                    span: Default::default(),
+                },
+                Element {
+                    name: "d1".into(),
+                    kind: ElementKind::Diode {
+                        a: 1,
+                        c: 0,
+                        model: "dm".into(),
+                        area,
+                        off: false,
+                    },
+                    span: Default::default(),
+                },
+            ];
+            c.analyses = vec![Analysis::Op];
+            let out = crate::analysis::simulate(&c).expect("operating point");
+            let got = out.plots[0].get("i(v1)").expect("i(v1)").data[0];
+            assert!(
+                (got - want).abs() < 2e-6 * want.abs(),
+                "v = {v}: {got} vs ngspice {want}"
+            );
+        }
     }
 }

@@ -17,6 +17,18 @@ pub const EPS0: f64 = 8.854_214_871e-12;
 /// Largest argument ngspice passes to `exp` in the MOS junction diodes.
 pub const MAX_EXP_ARG: f64 = 709.0;
 
+/// `x > 0` and not NaN (parameter validation).
+#[inline]
+pub fn positive(x: f64) -> bool {
+    x > 0.0
+}
+
+/// `x < 1` and not NaN (grading coefficients).
+#[inline]
+pub fn below_one(x: f64) -> bool {
+    x < 1.0
+}
+
 /// Silicon band gap (eV) at temperature `t` (K).
 #[inline]
 pub fn egfet(t: f64) -> f64 {
@@ -130,6 +142,50 @@ impl Depletion {
             (q, czof2 * (self.f3 + self.m * v / self.pb))
         }
     }
+}
+
+/// Number of states [`hold_off`] uses for a device with `n` junction voltages.
+pub const fn hold_states(n: usize) -> usize {
+    2 + n
+}
+
+/// ngspice's `off` semantics for the operating point: an `off` device starts at zero
+/// junction voltages (MODEINITJCT) and is *held* there through the MODEINITFIX phase,
+/// i.e. until the rest of the circuit has settled with the device off; only then does it
+/// float (MODEINITFLOAT). The engine has no FIX phase, so the device emulates it: it
+/// holds while its terminal voltages `raw` still move between iterations (at most
+/// `MAX_HOLD` iterations) and reports non-convergence meanwhile.
+///
+/// `base` is the first of [`hold_states`]`(raw.len())` states. Returns `true` while the
+/// device must use its zero (off) voltages.
+pub fn hold_off(ctx: &mut super::LoadCtx, off: bool, base: usize, raw: &[f64]) -> bool {
+    const MAX_HOLD: f64 = 20.0;
+    if !off || ctx.mode != super::Mode::Dc || ctx.uic_start {
+        ctx.state0[base] = 0.0;
+        return false;
+    }
+    let last = base + 2;
+    if ctx.init == super::InitPhase::Junction {
+        ctx.state0[base] = 1.0;
+        ctx.state0[base + 1] = 0.0;
+        ctx.state0[last..last + raw.len()].copy_from_slice(raw);
+        return true;
+    }
+    if ctx.state0[base] == 0.0 {
+        return false;
+    }
+    let settled = raw
+        .iter()
+        .zip(&ctx.state0[last..last + raw.len()])
+        .all(|(v, old)| (v - old).abs() <= 1e-3 * v.abs().max(old.abs()) + 1e-6);
+    ctx.state0[base + 1] += 1.0;
+    ctx.state0[last..last + raw.len()].copy_from_slice(raw);
+    if settled || ctx.state0[base + 1] >= MAX_HOLD {
+        // Float from the next iteration on.
+        ctx.state0[base] = 0.0;
+    }
+    ctx.noncon += 1;
+    true
 }
 
 #[cfg(test)]
@@ -271,6 +327,7 @@ pub(crate) mod bench {
                 tstep: 1e-9,
                 tstop: 1e-6,
                 srcfact: 1.0,
+                sources_at_t0: false,
                 gmin: self.gmin,
                 temp_k: self.temp_k,
                 uic: false,

@@ -131,6 +131,9 @@ pub struct LoadCtx<'a> {
     pub tstop: f64,
     /// Source scale factor for source stepping (1 normally).
     pub srcfact: f64,
+    /// The operating point that starts a transient: sources take their waveform value at
+    /// t = 0 (ngspice uses the `dc` value only for `.op` and `.dc`).
+    pub sources_at_t0: bool,
     /// Minimum conductance (S) placed across junctions.
     pub gmin: f64,
     /// Circuit temperature (K).
@@ -151,7 +154,7 @@ pub struct LoadCtx<'a> {
 impl LoadCtx<'_> {
     pub fn source_eval(&self) -> SourceEval {
         SourceEval {
-            mode: self.mode,
+            mode: if self.sources_at_t0 { Mode::Tran } else { self.mode },
             time: self.time,
             tstep: self.tstep,
             tstop: self.tstop,

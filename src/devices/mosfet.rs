@@ -10,10 +10,12 @@
 //! `DEVqmeyer` summed with the previous time point's (ngspice's averaging) and turned into
 //! incremental charges; `gmin` is added across both junctions.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use super::junction::{
-    self, CHARGE, CTOK, Depletion, EPS0, KOVERQ, MAX_EXP_ARG, REFTEMP, egfet, pbfact,
+    self, CHARGE, CTOK, Depletion, EPS0, KOVERQ, MAX_EXP_ARG, REFTEMP, below_one, egfet, pbfact,
+    positive,
 };
 use super::limiting::{fetlim, limvds, pnjlim};
 use super::{Device, InitPhase, LoadCtx, Mode, Setup, TruncCtx};
@@ -120,7 +122,7 @@ impl Params {
         };
         // Process parameters (mos1temp.c): only with a nonzero oxide thickness.
         if let Some(tox) = p("tox").filter(|t| *t != 0.0) {
-            if !(tox > 0.0) {
+            if !positive(tox) {
                 return Err(format!(
                     "{name}: MOSFET model {mname}: TOX must be positive"
                 ));
@@ -158,12 +160,15 @@ impl Params {
                 }
             }
         }
-        if !(par.phi > 0.0) {
+        if !positive(par.phi) {
             return Err(format!(
                 "{name}: MOSFET model {mname}: PHI must be positive"
             ));
         }
-        if !(par.pb > 0.0) || !(0.0..1.0).contains(&par.fc) || !(par.mj < 1.0) || !(par.mjsw < 1.0)
+        if !positive(par.pb)
+            || !(0.0..1.0).contains(&par.fc)
+            || !below_one(par.mj)
+            || !below_one(par.mjsw)
         {
             return Err(format!(
                 "{name}: MOSFET model {mname} needs PB > 0, 0 ≤ FC < 1, MJ < 1 and MJSW < 1"
@@ -245,7 +250,9 @@ const GDS: usize = 24;
 const GMBS: usize = 25;
 const GBD: usize = 26;
 const GBS: usize = 27;
-const N_STATES: usize = 28;
+/// `off` hold bookkeeping ([`junction::hold_off`]).
+const HOLD: usize = 28;
+const N_STATES: usize = HOLD + junction::hold_states(3);
 
 // Matrix slot indices.
 const DD: usize = 0;
@@ -285,20 +292,20 @@ impl Mosfet {
     ) -> Result<Self, String> {
         let par = Params::from_model(&name, m)?;
         let mut geom = geom;
-        if !(geom.w > 0.0) {
+        if !positive(geom.w) {
             geom.w = DEFAULT_LW;
         }
-        if !(geom.l > 0.0) {
+        if !positive(geom.l) {
             geom.l = DEFAULT_LW;
         }
-        if !(geom.m > 0.0) {
+        if !positive(geom.m) {
             geom.m = 1.0;
         }
         if geom.ad < 0.0 || geom.as_ < 0.0 || geom.pd < 0.0 || geom.ps < 0.0 {
             return Err(format!("{name}: AD, AS, PD and PS must not be negative"));
         }
         let leff = geom.l - 2.0 * par.ld;
-        if !(leff > 0.0) {
+        if !positive(leff) {
             return Err(format!(
                 "{name}: effective channel length L − 2·LD = {leff:e} m is not positive"
             ));
@@ -346,12 +353,12 @@ impl Mosfet {
     }
 
     /// Temperature-dependent parameters at `t` (cached for the first temperature seen).
-    fn temp(&self, t: f64) -> Temp {
+    fn temp(&self, t: f64) -> Cow<'_, Temp> {
         let cached = self.cache.get_or_init(|| self.compute_temp(t));
         if cached.temp == t {
-            *cached
+            Cow::Borrowed(cached)
         } else {
-            self.compute_temp(t)
+            Cow::Owned(self.compute_temp(t))
         }
     }
 
@@ -567,7 +574,7 @@ impl Device for Mosfet {
     }
 
     fn load(&self, ctx: &mut LoadCtx) {
-        let tp = self.temp(ctx.temp_k);
+        let tp = &*self.temp(ctx.temp_k);
         let p = &self.par;
         let typ = p.typ;
         let st = self.state;
@@ -581,9 +588,19 @@ impl Device for Mosfet {
 
         let mut check = true;
         let (mut vbs, mut vgs, mut vds);
+        let raw = [
+            typ * ctx.v(self.b, self.sp),
+            typ * ctx.v(self.g, self.sp),
+            typ * ctx.v(self.dp, self.sp),
+        ];
+        let held = junction::hold_off(ctx, self.off, st + HOLD, &raw);
         if ctx.uic_start {
             // ngspice (MODEINITJCT | MODETRANOP | MODEUIC): the instance initial conditions
             // (IC=, all 0 here), not the node voltages.
+            (vbs, vgs, vds) = (0.0, 0.0, 0.0);
+            check = false;
+        } else if held && ctx.init == InitPhase::Normal {
+            // MODEINITFIX for an `off` device: zero voltages, no limiting check.
             (vbs, vgs, vds) = (0.0, 0.0, 0.0);
             check = false;
         } else if ctx.init == InitPhase::Junction {
@@ -596,9 +613,7 @@ impl Device for Mosfet {
             let s0: [f64; N_STATES] = ctx.state0[st..st + N_STATES]
                 .try_into()
                 .expect("state block");
-            vbs = typ * ctx.v(self.b, self.sp);
-            vgs = typ * ctx.v(self.g, self.sp);
-            vds = typ * ctx.v(self.dp, self.sp);
+            [vbs, vgs, vds] = raw;
             let mut vbd = vbs - vds;
             let mut vgd = vgs - vds;
             let vgdo = s0[VGS] - s0[VDS];
@@ -620,28 +635,27 @@ impl Device for Mosfet {
             {
                 ctx.noncon += 1;
             }
-            {
-                let von = s0[VON];
-                if s0[VDS] >= 0.0 {
-                    vgs = fetlim(vgs, s0[VGS], von);
-                    vds = vgs - vgd;
-                    vds = limvds(vds, s0[VDS]);
-                } else {
-                    vgd = fetlim(vgd, vgdo, von);
-                    vds = vgs - vgd;
-                    vds = -limvds(-vds, -s0[VDS]);
-                    vgs = vgd + vds;
-                }
-                if vds >= 0.0 {
-                    let (v, lim) = pnjlim(vbs, s0[VBS], vt, tp.source_vcrit);
-                    vbs = v;
-                    check = lim;
-                } else {
-                    let (v, lim) = pnjlim(vbd, s0[VBD], vt, tp.drain_vcrit);
-                    vbd = v;
-                    check = lim;
-                    vbs = vbd + vds;
-                }
+            // Limiting against the previous iteration (von of the last evaluation).
+            let von = s0[VON];
+            if s0[VDS] >= 0.0 {
+                vgs = fetlim(vgs, s0[VGS], von);
+                vds = vgs - vgd;
+                vds = limvds(vds, s0[VDS]);
+            } else {
+                vgd = fetlim(vgd, vgdo, von);
+                vds = vgs - vgd;
+                vds = -limvds(-vds, -s0[VDS]);
+                vgs = vgd + vds;
+            }
+            if vds >= 0.0 {
+                let (v, lim) = pnjlim(vbs, s0[VBS], vt, tp.source_vcrit);
+                vbs = v;
+                check = lim;
+            } else {
+                let (v, lim) = pnjlim(vbd, s0[VBD], vt, tp.drain_vcrit);
+                vbd = v;
+                check = lim;
+                vbs = vbd + vds;
             }
         }
         let vbd = vbs - vds;
@@ -655,9 +669,9 @@ impl Device for Mosfet {
         // Drain current, with source/drain interchange for vds < 0.
         let mode = if vds >= 0.0 { 1.0 } else { -1.0 };
         let [cdrain, gm, gds, gmbs, von, vdsat] = if mode > 0.0 {
-            drain_current(&tp, p, beta, vgs, vds, vbs)
+            drain_current(tp, p, beta, vgs, vds, vbs)
         } else {
-            drain_current(&tp, p, beta, vgd, -vds, vbd)
+            drain_current(tp, p, beta, vgd, -vds, vbd)
         };
         let mut cd = mode * cdrain - cbd;
 
@@ -1050,7 +1064,7 @@ mod tests {
             &[("vto", -0.8), ("gamma", 0.5), ("phi", 0.65)],
             geom(1e-5, 1e-5),
         );
-        let s = b.load(&vec![0.0; 5], InitPhase::Junction);
+        let s = b.load(&[0.0; 5], InitPhase::Junction);
         assert!(s.noncon > 0);
         let st = &b.state0;
         assert_eq!(st[VBS], -1.0);
@@ -1073,6 +1087,43 @@ mod tests {
         );
         off.load(&[0.0, 1.0, 2.0, 0.0, 0.0], InitPhase::Junction);
         assert_eq!(&off.state0[..4], &[0.0; 4]);
+    }
+
+    #[test]
+    fn off_device_is_held_until_its_terminals_settle() {
+        let mut b = Bench::new(
+            Mosfet::new(
+                "m1".into(),
+                1,
+                2,
+                3,
+                4,
+                &model("nmos", &[("vto", 0.5)]),
+                geom(1e-5, 1e-5),
+                true,
+            )
+            .unwrap(),
+            5,
+        );
+        let x1 = [0.0, 1.0, 2.0, 0.0, 0.0];
+        b.load(&x1, InitPhase::Junction);
+        assert_eq!(&b.state0[..4], &[0.0; 4]);
+        // Terminals still moving: held at zero, not converged.
+        let x2 = [0.0, 1.5, 2.5, 0.0, 0.0];
+        let s = b.load(&x2, InitPhase::Normal);
+        assert!(s.noncon > 0);
+        assert_eq!(b.state0[VGS], 0.0);
+        // Settled: this iteration is still held, the next one floats.
+        let s = b.load(&x2, InitPhase::Normal);
+        assert!(s.noncon > 0);
+        assert_eq!(b.state0[VGS], 0.0);
+        b.load(&x2, InitPhase::Normal);
+        assert!(b.state0[VGS] > 0.0);
+        // In a transient the flag plays no role.
+        b.mode = Mode::Tran;
+        b.integ.set_step(1e-9, 1);
+        b.load(&x1, InitPhase::Normal);
+        assert!(b.state0[VGS] > 0.0);
     }
 
     #[test]
@@ -1246,5 +1297,138 @@ mod tests {
         )
         .unwrap();
         assert_eq!((m.geom.w, m.geom.l), (DEFAULT_LW, DEFAULT_LW));
+    }
+
+    /// Whole-circuit operating points through the engine, against ngspice-39 output for
+    /// the same netlist (RD/RS internal nodes, body effect, PMOS with forward-biased bulk).
+    #[test]
+    fn operating_point_matches_ngspice() {
+        use crate::circuit::{Analysis, Circuit, Element, ElementKind, Waveform};
+        let dc = |v: f64| Waveform { dc: v, tran: None };
+        let mut c = Circuit {
+            title: "t".into(),
+            ..Default::default()
+        };
+        c.nodes = ["0", "d", "g", "b", "dp", "gp", "bp"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        c.models.insert(
+            "nm".into(),
+            Model {
+                name: "nm".into(),
+                ..model(
+                    "nmos",
+                    &[
+                        ("vto", 0.7),
+                        ("kp", 110e-6),
+                        ("gamma", 0.4),
+                        ("phi", 0.65),
+                        ("lambda", 0.04),
+                        ("rd", 20.0),
+                        ("rs", 15.0),
+                    ],
+                )
+            },
+        );
+        c.models.insert(
+            "pm".into(),
+            Model {
+                name: "pm".into(),
+                ..model(
+                    "pmos",
+                    &[
+                        ("vto", -0.8),
+                        ("kp", 40e-6),
+                        ("gamma", 0.5),
+                        ("phi", 0.7),
+                        ("lambda", 0.05),
+                        ("rs", 30.0),
+                    ],
+                )
+            },
+        );
+        let mos = |d, g, b, model: &str, w, l| ElementKind::Mosfet {
+            d,
+            g,
+            s: 0,
+            b,
+            model: model.into(),
+            w,
+            l,
+            ad: 0.0,
+            as_: 0.0,
+            pd: 0.0,
+            ps: 0.0,
+            m: 1.0,
+            off: false,
+        };
+        let el = |name: &str, kind| Element {
+            name: name.into(),
+            kind,
+            span: Default::default(),
+        };
+        c.elements = vec![
+            el(
+                "vdd",
+                ElementKind::VSource {
+                    p: 1,
+                    n: 0,
+                    wave: dc(2.0),
+                },
+            ),
+            el(
+                "vg",
+                ElementKind::VSource {
+                    p: 2,
+                    n: 0,
+                    wave: dc(1.5),
+                },
+            ),
+            el(
+                "vb",
+                ElementKind::VSource {
+                    p: 3,
+                    n: 0,
+                    wave: dc(-0.7),
+                },
+            ),
+            el("m1", mos(1, 2, 3, "nm", 10e-6, 2e-6)),
+            el("mp1", mos(4, 5, 6, "pm", 6e-6, 1e-6)),
+            el(
+                "vdp",
+                ElementKind::VSource {
+                    p: 4,
+                    n: 0,
+                    wave: dc(-1.2),
+                },
+            ),
+            el(
+                "vgp",
+                ElementKind::VSource {
+                    p: 5,
+                    n: 0,
+                    wave: dc(-2.0),
+                },
+            ),
+            el(
+                "vbp",
+                ElementKind::VSource {
+                    p: 6,
+                    n: 0,
+                    wave: dc(0.5),
+                },
+            ),
+        ];
+        c.analyses = vec![Analysis::Op];
+        let out = crate::analysis::simulate(&c).expect("operating point");
+        let get = |n: &str| out.plots[0].get(n).unwrap_or_else(|| panic!("{n}")).data[0];
+        for (name, want) in [("i(vdd)", -1.275897041e-04), ("i(vdp)", 1.4432267333e-04)] {
+            let got = get(name);
+            assert!(
+                (got - want).abs() < 1e-6 * want.abs(),
+                "{name}: {got} vs ngspice {want}"
+            );
+        }
     }
 }

@@ -91,6 +91,16 @@ impl Device for Capacitor {
     fn truncate(&self, ctx: &TruncCtx) -> f64 {
         ctx.integ.truncation_step(&ctx.states, self.state, ctx)
     }
+    fn init_unknowns(&self, x: &mut [f64]) {
+        // UIC start: show the capacitor's ic= across its terminals (ground stays 0).
+        if let Some(ic) = self.ic {
+            if self.a != 0 {
+                x[self.a] = x[self.b] + ic;
+            } else if self.b != 0 {
+                x[self.b] = -ic;
+            }
+        }
+    }
     fn quantities(&self, _x: &[f64], s: &[f64]) -> Vec<(&'static str, f64)> {
         vec![("i", s[self.state + 1]), ("q", s[self.state])]
     }
@@ -160,6 +170,11 @@ impl Device for Inductor {
     }
     fn truncate(&self, ctx: &TruncCtx) -> f64 {
         ctx.integ.truncation_step(&ctx.states, self.state, ctx)
+    }
+    fn init_unknowns(&self, x: &mut [f64]) {
+        if let Some(ic) = self.ic {
+            x[self.branch] = ic;
+        }
     }
     fn quantities(&self, x: &[f64], _s: &[f64]) -> Vec<(&'static str, f64)> {
         vec![("i", x[self.branch])]

@@ -372,6 +372,7 @@ fn include_and_lib_relative_paths() {
     let p = load(&top2);
     let r = p.render_diagnostics();
     assert!(r.contains("bad.inc:1:8: error: bad number '1x5'"), "{r}");
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -407,6 +408,7 @@ fn include_errors() {
             .render_diagnostics()
             .contains("include cycle")
     );
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -436,6 +438,7 @@ fn load_models_from_lib_sections() {
             .contains("library section 'nope' not found")
     );
     assert!(load_models(&d.join("missing.lib"), None).is_err());
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 // ---------------------------------------------------------------- dot commands

@@ -71,10 +71,10 @@ pub fn brown_mfpt_s(delta: f64, tau_n: f64, z_th: f64) -> f64 {
     }
     let mut outer = 0.0;
     let n_outer = ((2.0 * z_th) / h).round() as usize;
-    for k in 0..=n_outer {
+    for (k, inner_k) in inner.iter().enumerate().take(n_outer + 1) {
         let y = lo + k as f64 * h;
         let w = if k == 0 || k == n_outer { 0.5 } else { 1.0 };
-        outer += w * h * (-delta * y * y).exp() / (1.0 - y * y) * inner[k];
+        outer += w * h * (-delta * y * y).exp() / (1.0 - y * y) * inner_k;
     }
     2.0 * tau_n * outer
 }
@@ -89,7 +89,10 @@ pub fn brown_mfpt_card_s(p: &MtjParams, temp_k: f64, z_th: f64) -> f64 {
 pub fn boltzmann_mz_bin_probs(delta: f64, edges: &[f64]) -> Vec<f64> {
     let w = |u: f64| (delta * u * u).exp();
     let total = simpson(w, -1.0, 1.0, 20_000);
-    edges.windows(2).map(|e| simpson(w, e[0], e[1], 2_000) / total).collect()
+    edges
+        .windows(2)
+        .map(|e| simpson(w, e[0], e[1], 2_000) / total)
+        .collect()
 }
 
 #[cfg(test)]
@@ -100,8 +103,14 @@ mod tests {
     fn closed_form_t_sw_matches_quadrature() {
         let p = MtjParams::default();
         for j in [1.05, 1.5, 3.0] {
-            let tau_d = (1.0 + p.alpha * p.alpha) / (p.alpha * GAMMA_MU0 * hk_eff_a_per_m(&p, 300.0));
-            let q = simpson(|u| 1.0 / ((1.0 - u * u) * (j - u)), 0.0, 0.02f64.cos(), 2_000_000) * tau_d;
+            let tau_d =
+                (1.0 + p.alpha * p.alpha) / (p.alpha * GAMMA_MU0 * hk_eff_a_per_m(&p, 300.0));
+            let q = simpson(
+                |u| 1.0 / ((1.0 - u * u) * (j - u)),
+                0.0,
+                0.02f64.cos(),
+                2_000_000,
+            ) * tau_d;
             let c = t_sw_macrospin_s(&p, 300.0, j, 0.02);
             assert!((q / c - 1.0).abs() < 1e-6, "{q} {c}");
         }

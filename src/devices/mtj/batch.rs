@@ -60,7 +60,12 @@ pub struct Batch {
 impl Batch {
     /// `n` devices, device `i` starting in `init(i)`, RNG seeded with
     /// `device_seed(global_seed, i)`.
-    pub fn new(params: MtjParams, n: usize, global_seed: u64, init: impl Fn(usize) -> MacrospinState) -> Batch {
+    pub fn new(
+        params: MtjParams,
+        n: usize,
+        global_seed: u64,
+        init: impl Fn(usize) -> MacrospinState,
+    ) -> Batch {
         let mut b = Batch {
             params,
             mx: Vec::with_capacity(n),
@@ -76,7 +81,10 @@ impl Batch {
             b.my.push(s.m[1]);
             b.mz.push(s.m[2]);
             b.temp_k.push(s.temp_k);
-            b.rngs.push(Xoshiro256PlusPlus::seed_from_u64(device_seed(global_seed, i as u64)));
+            b.rngs.push(Xoshiro256PlusPlus::seed_from_u64(device_seed(
+                global_seed,
+                i as u64,
+            )));
         }
         b
     }
@@ -93,7 +101,10 @@ impl Batch {
 
     /// State of device `i`.
     pub fn state(&self, i: usize) -> MacrospinState {
-        MacrospinState { m: [self.mx[i], self.my[i], self.mz[i]], temp_k: self.temp_k[i] }
+        MacrospinState {
+            m: [self.mx[i], self.my[i], self.mz[i]],
+            temp_k: self.temp_k[i],
+        }
     }
 
     /// Overwrite the state of device `i`.
@@ -136,7 +147,10 @@ impl Batch {
                 let mut stepper = Stepper::new(p);
                 for j in 0..mx.len() {
                     let idx = chunk * CHUNK + j;
-                    let mut s = MacrospinState { m: [mx[j], my[j], mz[j]], temp_k: tk[j] };
+                    let mut s = MacrospinState {
+                        m: [mx[j], my[j], mz[j]],
+                        temp_k: tk[j],
+                    };
                     let rng = &mut rngs[j];
                     let ob = &mut obs[j];
                     for k in 0..n_steps {
@@ -164,9 +178,14 @@ mod tests {
     #[test]
     fn independent_of_thread_count() {
         let p = MtjParams::default();
-        let init = |i: usize| MacrospinState::along(&p, if i % 2 == 0 { 1.0 } else { -1.0 }, 0.05);
+        let init = |i: usize| {
+            MacrospinState::along(&p, if i.is_multiple_of(2) { 1.0 } else { -1.0 }, 0.05)
+        };
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             pool.install(|| {
                 let mut b = Batch::new(p.clone(), 200, 42, init);
                 b.run_uniform(300, 1e-12, Drive::current(30e-6));

@@ -16,7 +16,8 @@ use super::batch::{Batch, Observer};
 use super::integrator::{Drive, MacrospinState, Stepper, recommended_dt_s};
 use super::params::MtjParams;
 use super::temperature::{
-    delta, hk_eff_a_per_m, ic0_a, jc0_a_per_m2, precession_frequency_hz, relaxation_rate_per_s, tau_n_s,
+    delta, hk_eff_a_per_m, ic0_a, jc0_a_per_m2, precession_frequency_hz, relaxation_rate_per_s,
+    tau_n_s,
 };
 use super::thermal::ThermalModel;
 use super::transport::{g_s, resistance_ohm};
@@ -54,11 +55,18 @@ impl Report {
 // ---------------------------------------------------------------------------------------
 
 fn ensure_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))
 }
 
 /// Write `rows` under `header` as CSV (full precision, `NaN` for missing values).
-fn write_csv(rep: &mut Report, ctx: &Ctx, name: &str, header: &[&str], rows: &[Vec<f64>]) -> Result<(), String> {
+fn write_csv(
+    rep: &mut Report,
+    ctx: &Ctx,
+    name: &str,
+    header: &[&str],
+    rows: &[Vec<f64>],
+) -> Result<(), String> {
     ensure_dir(&ctx.out_dir)?;
     let path = ctx.out_dir.join(name);
     let mut s = String::with_capacity(rows.len() * header.len() * 14);
@@ -73,8 +81,10 @@ fn write_csv(rep: &mut Report, ctx: &Ctx, name: &str, header: &[&str], rows: &[V
         }
         s.push('\n');
     }
-    let mut f = std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    f.write_all(s.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut f = std::fs::File::create(&path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    f.write_all(s.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     rep.files.push(path);
     Ok(())
 }
@@ -83,7 +93,15 @@ type Series = Vec<(String, Vec<(f64, f64)>)>;
 
 /// Line chart as `stem.svg` (+ `stem.png`). A plotting failure is reported in the summary,
 /// not fatal: the CSV already holds the data.
-fn chart(rep: &mut Report, ctx: &Ctx, stem: &str, title: &str, xl: &str, yl: &str, series: &Series) {
+fn chart(
+    rep: &mut Report,
+    ctx: &Ctx,
+    stem: &str,
+    title: &str,
+    xl: &str,
+    yl: &str,
+    series: &Series,
+) {
     let mut exts = vec!["svg"];
     if ctx.png {
         exts.push("png");
@@ -99,7 +117,16 @@ fn chart(rep: &mut Report, ctx: &Ctx, stem: &str, title: &str, xl: &str, yl: &st
 
 /// Heatmap as `stem.svg` (+ `stem.png`).
 #[allow(clippy::too_many_arguments)]
-fn heat(rep: &mut Report, ctx: &Ctx, stem: &str, title: &str, labels: [&str; 3], x: &[f64], y: &[f64], z: &[Vec<f64>]) {
+fn heat(
+    rep: &mut Report,
+    ctx: &Ctx,
+    stem: &str,
+    title: &str,
+    labels: [&str; 3],
+    x: &[f64],
+    y: &[f64],
+    z: &[Vec<f64>],
+) {
     let mut exts = vec!["svg"];
     if ctx.png {
         exts.push("png");
@@ -117,11 +144,16 @@ fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
     if n <= 1 {
         return vec![a];
     }
-    (0..n).map(|k| a + (b - a) * k as f64 / (n - 1) as f64).collect()
+    (0..n)
+        .map(|k| a + (b - a) * k as f64 / (n - 1) as f64)
+        .collect()
 }
 
 fn logspace(a: f64, b: f64, n: usize) -> Vec<f64> {
-    linspace(a.ln(), b.ln(), n).into_iter().map(f64::exp).collect()
+    linspace(a.ln(), b.ln(), n)
+        .into_iter()
+        .map(f64::exp)
+        .collect()
 }
 
 /// Initial sign along the easy axis from `from` ("p" → +1 relative to the reference layer).
@@ -138,7 +170,8 @@ fn hot_temp(p: &MtjParams, current_a: f64) -> f64 {
 }
 
 fn step_size(p: &MtjParams, ctx: &Ctx, current_a: f64, h: V3) -> f64 {
-    ctx.dt_s.unwrap_or_else(|| recommended_dt_s(p, hot_temp(p, current_a), current_a, h))
+    ctx.dt_s
+        .unwrap_or_else(|| recommended_dt_s(p, hot_temp(p, current_a), current_a, h))
 }
 
 /// Figures of merit of the card at ambient temperature.
@@ -171,11 +204,20 @@ pub fn summary(p: &MtjParams) -> Vec<String> {
         eng(ic0_a(p, t, -sp), "A"),
         jc0_a_per_m2(p, t, sp)
     ));
-    v.push(format!("R_P = {}, R_AP(0 V) = {}, TMR = {:.1} %", eng(r_p, "Ohm"), eng(r_ap, "Ohm"), 100.0 * p.tmr0));
+    v.push(format!(
+        "R_P = {}, R_AP(0 V) = {}, TMR = {:.1} %",
+        eng(r_p, "Ohm"),
+        eng(r_ap, "Ohm"),
+        100.0 * p.tmr0
+    ));
     match ThermalModel::of(p) {
         ThermalModel::Isothermal => v.push("thermal: isothermal (rth = 0)".into()),
-        ThermalModel::Instant { rth_k_per_w } => v.push(format!("thermal: instant, rth = {rth_k_per_w:.3e} K/W")),
-        ThermalModel::Dynamic { rth_k_per_w, tau_s, .. } => v.push(format!(
+        ThermalModel::Instant { rth_k_per_w } => {
+            v.push(format!("thermal: instant, rth = {rth_k_per_w:.3e} K/W"))
+        }
+        ThermalModel::Dynamic {
+            rth_k_per_w, tau_s, ..
+        } => v.push(format!(
             "thermal: rth = {rth_k_per_w:.3e} K/W, tau_th = {}, dT at Ic0 (AP) = {:.1} K",
             eng(tau_s, "s"),
             ic0_a(p, t, -sp).powi(2) * r_ap * rth_k_per_w
@@ -209,7 +251,14 @@ struct Telegraph {
 impl Telegraph {
     fn new(axis: V3, th: f64, m0: V3, every: usize) -> Telegraph {
         let c = dot(m0, axis);
-        Telegraph { axis, th, state: if c >= 0.0 { 1.0 } else { -1.0 }, flips: Vec::new(), every, trace: Vec::new() }
+        Telegraph {
+            axis,
+            th,
+            state: if c >= 0.0 { 1.0 } else { -1.0 },
+            flips: Vec::new(),
+            every,
+            trace: Vec::new(),
+        }
     }
 }
 
@@ -221,7 +270,7 @@ impl Observer for Telegraph {
             self.state = -self.state;
             self.flips.push((t, self.state));
         }
-        if self.every > 0 && step % self.every == 0 {
+        if self.every > 0 && step.is_multiple_of(self.every) {
             self.trace.push((t, m, temp_k));
         }
         true
@@ -268,7 +317,11 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
     }
     let n = v.len() as f64;
     let m = v.iter().sum::<f64>() / n;
-    let sd = if v.len() > 1 { (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+    let sd = if v.len() > 1 {
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
     (m, sd)
 }
 
@@ -280,7 +333,7 @@ fn triangle(t: f64, period: f64, amp: f64) -> f64 {
     } else if u < 3.0 {
         amp * (u - 2.0)
     } else {
-        amp * (u - 4.0)
+        amp * (4.0 - u)
     }
 }
 
@@ -307,7 +360,9 @@ pub fn rv(p: &MtjParams, ctx: &Ctx, o: &RvOpts) -> Result<Report, String> {
     let mut rep = Report::default();
     let t = p.tamb_k;
     let sp = state_sign(p, false);
-    let vmax = o.vmax_v.unwrap_or_else(|| (1.6 * ic0_a(p, t, -sp) * resistance_ohm(p, -1.0, 0.0, t)).min(1.5));
+    let vmax = o
+        .vmax_v
+        .unwrap_or_else(|| (1.6 * ic0_a(p, t, -sp) * resistance_ohm(p, -1.0, 0.0, t)).min(1.5));
     let i_max = vmax * g_s(p, 1.0, vmax, t);
     let dt = step_size(p, ctx, i_max, [0.0; 3]);
     let steps = (o.period_s / dt).ceil() as usize;
@@ -315,10 +370,16 @@ pub fn rv(p: &MtjParams, ctx: &Ctx, o: &RvOpts) -> Result<Report, String> {
     let n = o.trials.max(1);
     let m0 = MacrospinState::along(p, sp, 0.02);
     let mut b = Batch::new(p.clone(), n, ctx.seed, |_| m0);
-    let mut obs: Vec<Telegraph> =
-        (0..n).map(|i| Telegraph::new(p.mp, 0.5, m0.m, if i == 0 { every } else { 0 })).collect();
+    let mut obs: Vec<Telegraph> = (0..n)
+        .map(|i| Telegraph::new(p.mp, 0.5, m0.m, if i == 0 { every } else { 0 }))
+        .collect();
     let period = o.period_s;
-    b.run(steps, dt, &|_, t| Drive::voltage(triangle(t + 0.5 * dt, period, vmax)), &mut obs);
+    b.run(
+        steps,
+        dt,
+        &|_, t| Drive::voltage(triangle(t + 0.5 * dt, period, vmax)),
+        &mut obs,
+    );
 
     let rows: Vec<Vec<f64>> = obs[0]
         .trace
@@ -329,23 +390,51 @@ pub fn rv(p: &MtjParams, ctx: &Ctx, o: &RvOpts) -> Result<Report, String> {
             vec![tt, v, g * v, 1.0 / g, dot(m, p.mp), tk]
         })
         .collect();
-    write_csv(&mut rep, ctx, "rv.csv", &["t_s", "v_v", "i_a", "r_ohm", "m_dot_p", "temp_k"], &rows)?;
+    write_csv(
+        &mut rep,
+        ctx,
+        "rv.csv",
+        &["t_s", "v_v", "i_a", "r_ohm", "m_dot_p", "temp_k"],
+        &rows,
+    )?;
     let mut to_ap = Vec::new();
     let mut to_p = Vec::new();
     let mut ev_rows = Vec::new();
     for (k, ob) in obs.iter().enumerate() {
         for &(tt, s) in &ob.flips {
             let v = triangle(tt, period, vmax);
-            if s < 0.0 { to_ap.push(v) } else { to_p.push(v) }
+            if s < 0.0 {
+                to_ap.push(v)
+            } else {
+                to_p.push(v)
+            }
             ev_rows.push(vec![k as f64, tt, v, s]);
         }
     }
-    write_csv(&mut rep, ctx, "rv_switching.csv", &["trial", "t_s", "v_v", "new_state_m_dot_p_sign"], &ev_rows)?;
+    write_csv(
+        &mut rep,
+        ctx,
+        "rv_switching.csv",
+        &["trial", "t_s", "v_v", "new_state_m_dot_p_sign"],
+        &ev_rows,
+    )?;
     let pts: Vec<(f64, f64)> = rows.iter().map(|r| (r[1], r[3])).collect();
-    chart(&mut rep, ctx, "rv", &format!("R-V loop, {} (sweep {})", p.name, eng(period, "s")), "V (V)", "R (Ohm)", &vec![(String::new(), pts)]);
+    chart(
+        &mut rep,
+        ctx,
+        "rv",
+        &format!("R-V loop, {} (sweep {})", p.name, eng(period, "s")),
+        "V (V)",
+        "R (Ohm)",
+        &vec![(String::new(), pts)],
+    );
     let (a, sa) = mean_sd(&to_ap);
     let (b2, sb) = mean_sd(&to_p);
-    rep.line(format!("R-V: vmax = {vmax:.3} V, sweep {}, dt = {}, {n} trial(s)", eng(period, "s"), eng(dt, "s")));
+    rep.line(format!(
+        "R-V: vmax = {vmax:.3} V, sweep {}, dt = {}, {n} trial(s)",
+        eng(period, "s"),
+        eng(dt, "s")
+    ));
     rep.line(format!("V_sw(P->AP) = {a:.4} +- {sa:.4} V ({} events), V_sw(AP->P) = {b2:.4} +- {sb:.4} V ({} events)", to_ap.len(), to_p.len()));
     Ok(rep)
 }
@@ -370,16 +459,24 @@ pub struct RhOpts {
 pub fn rh(p: &MtjParams, ctx: &Ctx, o: &RhOpts) -> Result<Report, String> {
     let mut rep = Report::default();
     let t = p.tamb_k;
-    let hmax = o.hmax_a_per_m.unwrap_or_else(|| 1.5 * hk_eff_a_per_m(p, t).abs().max(1.0));
+    let hmax = o
+        .hmax_a_per_m
+        .unwrap_or_else(|| 1.5 * hk_eff_a_per_m(p, t).abs().max(1.0));
     let e = p.easy;
-    let dt = step_size(p, ctx, o.vread_v * g_s(p, 1.0, 0.0, t), [hmax * e[0], hmax * e[1], hmax * e[2]]);
+    let dt = step_size(
+        p,
+        ctx,
+        o.vread_v * g_s(p, 1.0, 0.0, t),
+        [hmax * e[0], hmax * e[1], hmax * e[2]],
+    );
     let steps = (o.period_s / dt).ceil() as usize;
     let every = (steps / o.points.max(1)).max(1);
     let n = o.trials.max(1);
     let m0 = MacrospinState::along(p, state_sign(p, false), 0.02);
     let mut b = Batch::new(p.clone(), n, ctx.seed, |_| m0);
-    let mut obs: Vec<Telegraph> =
-        (0..n).map(|i| Telegraph::new(p.easy, 0.5, m0.m, if i == 0 { every } else { 0 })).collect();
+    let mut obs: Vec<Telegraph> = (0..n)
+        .map(|i| Telegraph::new(p.easy, 0.5, m0.m, if i == 0 { every } else { 0 }))
+        .collect();
     let period = o.period_s;
     let vread = o.vread_v;
     b.run(
@@ -400,7 +497,13 @@ pub fn rh(p: &MtjParams, ctx: &Ctx, o: &RhOpts) -> Result<Report, String> {
             vec![tt, h, super::constants::MU0 * h * 1e3, r, dot(m, p.easy)]
         })
         .collect();
-    write_csv(&mut rep, ctx, "rh.csv", &["t_s", "h_a_per_m", "mu0h_mt", "r_ohm", "m_dot_easy"], &rows)?;
+    write_csv(
+        &mut rep,
+        ctx,
+        "rh.csv",
+        &["t_s", "h_a_per_m", "mu0h_mt", "r_ohm", "m_dot_easy"],
+        &rows,
+    )?;
     let mut down = Vec::new();
     let mut up = Vec::new();
     for ob in &obs {
@@ -410,11 +513,25 @@ pub fn rh(p: &MtjParams, ctx: &Ctx, o: &RhOpts) -> Result<Report, String> {
         }
     }
     let pts: Vec<(f64, f64)> = rows.iter().map(|r| (r[2], r[3])).collect();
-    chart(&mut rep, ctx, "rh", &format!("R-H loop, {} (sweep {})", p.name, eng(period, "s")), "mu0 H (mT)", "R (Ohm)", &vec![(String::new(), pts)]);
+    chart(
+        &mut rep,
+        ctx,
+        "rh",
+        &format!("R-H loop, {} (sweep {})", p.name, eng(period, "s")),
+        "mu0 H (mT)",
+        "R (Ohm)",
+        &vec![(String::new(), pts)],
+    );
     let (a, sa) = mean_sd(&down);
     let (c, sc) = mean_sd(&up);
-    rep.line(format!("R-H: hmax = {hmax:.4e} A/m, H_k,eff = {:.4e} A/m, dt = {}, {n} trial(s)", hk_eff_a_per_m(p, t), eng(dt, "s")));
-    rep.line(format!("switching fields: {a:.4e} +- {sa:.2e} A/m (+ -> -), {c:.4e} +- {sc:.2e} A/m (- -> +)"));
+    rep.line(format!(
+        "R-H: hmax = {hmax:.4e} A/m, H_k,eff = {:.4e} A/m, dt = {}, {n} trial(s)",
+        hk_eff_a_per_m(p, t),
+        eng(dt, "s")
+    ));
+    rep.line(format!(
+        "switching fields: {a:.4e} +- {sa:.2e} A/m (+ -> -), {c:.4e} +- {sc:.2e} A/m (- -> +)"
+    ));
     Ok(rep)
 }
 
@@ -459,11 +576,19 @@ pub fn switch_probability(p: &MtjParams, ctx: &Ctx, o: &SwitchOpts) -> Result<Re
     let n_pts = amps.len() * widths.len();
     let trials = o.trials.max(1);
     let n = n_pts * trials;
-    let t_end: Vec<f64> = (0..n_pts).map(|k| widths[k % widths.len()] + o.settle_s).collect();
+    let t_end: Vec<f64> = (0..n_pts)
+        .map(|k| widths[k % widths.len()] + o.settle_s)
+        .collect();
     let steps = (t_end.iter().cloned().fold(0.0, f64::max) / dt).ceil() as usize + 1;
     let m0 = MacrospinState::along(p, s0, 0.02);
     let mut b = Batch::new(p.clone(), n, ctx.seed, |_| m0);
-    let mut obs: Vec<EndState> = (0..n).map(|i| EndState { mp: p.mp, t_end: t_end[i / trials], c_end: c0 }).collect();
+    let mut obs: Vec<EndState> = (0..n)
+        .map(|i| EndState {
+            mp: p.mp,
+            t_end: t_end[i / trials],
+            c_end: c0,
+        })
+        .collect();
     let nw = widths.len();
     let voltage = o.voltage;
     let started = Instant::now();
@@ -473,8 +598,16 @@ pub fn switch_probability(p: &MtjParams, ctx: &Ctx, o: &SwitchOpts) -> Result<Re
         &|i, tt| {
             let k = i / trials;
             let (ia, iw) = (k / nw, k % nw);
-            let a = if tt < widths[iw] { sign * amps[ia] * unit } else { 0.0 };
-            if voltage { Drive::voltage(a) } else { Drive::current(a) }
+            let a = if tt < widths[iw] {
+                sign * amps[ia] * unit
+            } else {
+                0.0
+            };
+            if voltage {
+                Drive::voltage(a)
+            } else {
+                Drive::current(a)
+            }
         },
         &mut obs,
     );
@@ -484,24 +617,46 @@ pub fn switch_probability(p: &MtjParams, ctx: &Ctx, o: &SwitchOpts) -> Result<Re
     for (ia, &a) in amps.iter().enumerate() {
         for (iw, &w) in widths.iter().enumerate() {
             let k = ia * nw + iw;
-            let sw = obs[k * trials..(k + 1) * trials].iter().filter(|o| o.c_end * c0 < 0.0).count();
+            let sw = obs[k * trials..(k + 1) * trials]
+                .iter()
+                .filter(|o| o.c_end * c0 < 0.0)
+                .count();
             let pr = sw as f64 / trials as f64;
             z[ia][iw] = pr;
             // Wilson 95 % interval half-width.
             let nn = trials as f64;
             let zz = 1.96f64;
-            let half = zz * (pr * (1.0 - pr) / nn + zz * zz / (4.0 * nn * nn)).sqrt() / (1.0 + zz * zz / nn);
+            let half = zz * (pr * (1.0 - pr) / nn + zz * zz / (4.0 * nn * nn)).sqrt()
+                / (1.0 + zz * zz / nn);
             rows.push(vec![w, a, sign * a * unit, pr, nn, half]);
         }
     }
     let unit_col = if o.voltage { "pulse_v" } else { "pulse_a" };
-    write_csv(&mut rep, ctx, "switch.csv", &["width_s", "amp_over_ic0", unit_col, "p_sw", "trials", "ci95_half"], &rows)?;
+    write_csv(
+        &mut rep,
+        ctx,
+        "switch.csv",
+        &[
+            "width_s",
+            "amp_over_ic0",
+            unit_col,
+            "p_sw",
+            "trials",
+            "ci95_half",
+        ],
+        &rows,
+    )?;
     let logw: Vec<f64> = widths.iter().map(|w| w.log10()).collect();
     heat(
         &mut rep,
         ctx,
         "switch_heatmap",
-        &format!("Switching probability, {} ({} -> {})", p.name, if o.from_ap { "AP" } else { "P" }, if o.from_ap { "P" } else { "AP" }),
+        &format!(
+            "Switching probability, {} ({} -> {})",
+            p.name,
+            if o.from_ap { "AP" } else { "P" },
+            if o.from_ap { "P" } else { "AP" }
+        ),
         ["log10 pulse width (s)", "amplitude / Ic0", "P_sw"],
         &logw,
         &amps,
@@ -510,9 +665,25 @@ pub fn switch_probability(p: &MtjParams, ctx: &Ctx, o: &SwitchOpts) -> Result<Re
     let series: Series = widths
         .iter()
         .enumerate()
-        .map(|(iw, w)| (format!("w = {}", eng(*w, "s")), amps.iter().enumerate().map(|(ia, a)| (*a, z[ia][iw])).collect()))
+        .map(|(iw, w)| {
+            (
+                format!("w = {}", eng(*w, "s")),
+                amps.iter()
+                    .enumerate()
+                    .map(|(ia, a)| (*a, z[ia][iw]))
+                    .collect(),
+            )
+        })
         .collect();
-    chart(&mut rep, ctx, "switch_vs_amp", &format!("P_sw vs amplitude, {}", p.name), "amplitude / Ic0", "P_sw", &series);
+    chart(
+        &mut rep,
+        ctx,
+        "switch_vs_amp",
+        &format!("P_sw vs amplitude, {}", p.name),
+        "amplitude / Ic0",
+        "P_sw",
+        &series,
+    );
     rep.line(format!(
         "switch: {} amplitudes x {} widths x {trials} trials, Ic0 = {}, unit = {}, dt = {}, {:.1} M device-steps/s",
         amps.len(),
@@ -526,11 +697,18 @@ pub fn switch_probability(p: &MtjParams, ctx: &Ctx, o: &SwitchOpts) -> Result<Re
     for (iw, w) in widths.iter().enumerate() {
         let a50 = (1..amps.len()).find_map(|ia| {
             let (p0, p1) = (z[ia - 1][iw], z[ia][iw]);
-            (p0 < 0.5 && p1 >= 0.5).then(|| amps[ia - 1] + (0.5 - p0) / (p1 - p0) * (amps[ia] - amps[ia - 1]))
+            (p0 < 0.5 && p1 >= 0.5)
+                .then(|| amps[ia - 1] + (0.5 - p0) / (p1 - p0) * (amps[ia] - amps[ia - 1]))
         });
         match a50 {
-            Some(a) => rep.line(format!("  width {}: P_sw = 0.5 at {a:.3} Ic0", eng(*w, "s"))),
-            None => rep.line(format!("  width {}: P_sw does not cross 0.5 in the amplitude range", eng(*w, "s"))),
+            Some(a) => rep.line(format!(
+                "  width {}: P_sw = 0.5 at {a:.3} Ic0",
+                eng(*w, "s")
+            )),
+            None => rep.line(format!(
+                "  width {}: P_sw does not cross 0.5 in the amplitude range",
+                eng(*w, "s")
+            )),
         }
     }
     Ok(rep)
@@ -572,6 +750,7 @@ pub fn tsw(p: &MtjParams, ctx: &Ctx, o: &TswOpts) -> Result<Report, String> {
     let mut prec = Vec::new();
     let mut exact = Vec::new();
     let mut nb = Vec::new();
+    let mut prec_th = Vec::new();
     let started = Instant::now();
     let mut work = 0.0;
     for (k, &j) in js.iter().enumerate() {
@@ -579,25 +758,77 @@ pub fn tsw(p: &MtjParams, ctx: &Ctx, o: &TswOpts) -> Result<Report, String> {
         let dt = step_size(p, ctx, i, [0.0; 3]);
         let steps = (o.t_max_s / dt).ceil() as usize;
         let m0 = MacrospinState::along(p, s0, 0.02);
-        let mut b = Batch::new(p.clone(), trials, ctx.seed.wrapping_add(k as u64 * 0x1000_0000), |_| m0);
-        let mut obs: Vec<FirstCross> = (0..trials).map(|_| FirstCross { mp: p.mp, side: c0.signum(), t_sw: f64::NAN }).collect();
+        let mut b = Batch::new(
+            p.clone(),
+            trials,
+            ctx.seed.wrapping_add(k as u64 * 0x1000_0000),
+            |_| m0,
+        );
+        let mut obs: Vec<FirstCross> = (0..trials)
+            .map(|_| FirstCross {
+                mp: p.mp,
+                side: c0.signum(),
+                t_sw: f64::NAN,
+            })
+            .collect();
         b.run(steps, dt, &|_, _| Drive::current(i), &mut obs);
-        let times: Vec<f64> = obs.iter().map(|o| o.t_sw).filter(|x| x.is_finite()).collect();
+        let times: Vec<f64> = obs
+            .iter()
+            .map(|o| o.t_sw)
+            .filter(|x| x.is_finite())
+            .collect();
         work += times.iter().sum::<f64>() / dt + (trials - times.len()) as f64 * steps as f64;
         let (m, sd) = mean_sd(&times);
         let mut sorted = times.clone();
         sorted.sort_by(f64::total_cmp);
-        let median = if sorted.is_empty() { f64::NAN } else { sorted[sorted.len() / 2] };
-        let f_prec = if j > 1.0 { t_sw_precessional_s(p, t, j, 0.02) } else { f64::NAN };
-        let f_exact = if j > 1.0 { t_sw_macrospin_s(p, t, j, 0.02) } else { f64::NAN };
-        let f_nb = if j < 1.0 { o.tau0_s * (d * (1.0 - j).powi(2)).exp() } else { f64::NAN };
-        rows.push(vec![i, j, m, median, sd, times.len() as f64, trials as f64, f_prec, f_exact, f_nb]);
+        let median = if sorted.is_empty() {
+            f64::NAN
+        } else {
+            sorted[sorted.len() / 2]
+        };
+        let f_prec = if j > 1.0 {
+            t_sw_precessional_s(p, t, j, 0.02)
+        } else {
+            f64::NAN
+        };
+        let f_exact = if j > 1.0 {
+            t_sw_macrospin_s(p, t, j, 0.02)
+        } else {
+            f64::NAN
+        };
+        // Sun's formula with the thermal initial angle θ0 = √(kT/(μ0 Ms Hk V)) = 1/√(2Δ).
+        let f_thermal = if j > 1.0 && d > 1.0 {
+            t_sw_precessional_s(p, t, j, (0.5 / d).sqrt())
+        } else {
+            f64::NAN
+        };
+        let f_nb = if j < 1.0 {
+            o.tau0_s * (d * (1.0 - j).powi(2)).exp()
+        } else {
+            f64::NAN
+        };
+        rows.push(vec![
+            i,
+            j,
+            m,
+            median,
+            sd,
+            times.len() as f64,
+            trials as f64,
+            f_prec,
+            f_exact,
+            f_nb,
+            f_thermal,
+        ]);
         if m.is_finite() {
             sim.push((j, m.log10()));
         }
         if f_prec.is_finite() {
             prec.push((j, f_prec.log10()));
             exact.push((j, f_exact.log10()));
+        }
+        if f_thermal.is_finite() {
+            prec_th.push((j, f_thermal.log10()));
         }
         if f_nb.is_finite() {
             nb.push((j, f_nb.log10()));
@@ -607,32 +838,71 @@ pub fn tsw(p: &MtjParams, ctx: &Ctx, o: &TswOpts) -> Result<Report, String> {
         &mut rep,
         ctx,
         "tsw.csv",
-        &["i_a", "i_over_ic0", "mean_tsw_s", "median_tsw_s", "sd_tsw_s", "switched", "trials", "formula_precessional_s", "macrospin_t0_s", "neel_brown_s"],
+        &[
+            "i_a",
+            "i_over_ic0",
+            "mean_tsw_s",
+            "median_tsw_s",
+            "sd_tsw_s",
+            "switched",
+            "trials",
+            "formula_precessional_s",
+            "macrospin_t0_s",
+            "neel_brown_s",
+            "formula_thermal_theta0_s",
+        ],
         &rows,
     )?;
     let series: Series = vec![
         ("simulation (mean)".into(), sim),
-        ("precessional formula".into(), prec),
+        ("precessional formula, theta0 = 0.02".into(), prec),
+        (
+            "precessional formula, theta0 = 1/sqrt(2 Delta)".into(),
+            prec_th,
+        ),
         ("macrospin, T = 0".into(), exact),
-        (format!("tau0 exp(Delta (1-I/Ic0)^2), tau0 = {}", eng(o.tau0_s, "s")), nb),
+        (
+            format!("tau0 exp(Delta (1-I/Ic0)^2), tau0 = {}", eng(o.tau0_s, "s")),
+            nb,
+        ),
     ];
-    chart(&mut rep, ctx, "tsw", &format!("Switching time vs current, {}", p.name), "I / Ic0", "log10 t_sw (s)", &series);
+    chart(
+        &mut rep,
+        ctx,
+        "tsw",
+        &format!("Switching time vs current, {}", p.name),
+        "I / Ic0",
+        "log10 t_sw (s)",
+        &series,
+    );
     let elapsed = started.elapsed().as_secs_f64();
     rep.line(format!(
         "tsw: Ic0 = {}, Delta = {d:.2}, {} currents x {trials} trials, t_max = {}, {:.1} M device-steps/s",
         eng(ic0, "A"),
         js.len(),
         eng(o.t_max_s, "s"),
-        work * trials.min(1) as f64 / elapsed / 1e6
+        work / elapsed / 1e6
     ));
     for r in &rows {
         rep.line(format!(
             "  I/Ic0 = {:.2}: mean t_sw = {} ({} of {} switched){}",
             r[1],
-            if r[2].is_finite() { eng(r[2], "s") } else { "-".into() },
+            if r[2].is_finite() {
+                eng(r[2], "s")
+            } else {
+                "-".into()
+            },
             r[5],
             r[6],
-            if r[7].is_finite() { format!(", formula {}", eng(r[7], "s")) } else { String::new() }
+            if r[7].is_finite() {
+                format!(
+                    ", formula {} (theta0 = 0.02), {} (thermal theta0)",
+                    eng(r[7], "s"),
+                    eng(r[10], "s")
+                )
+            } else {
+                String::new()
+            }
         ));
     }
     Ok(rep)
@@ -642,7 +912,7 @@ pub fn tsw(p: &MtjParams, ctx: &Ctx, o: &TswOpts) -> Result<Report, String> {
 // Heating
 // ---------------------------------------------------------------------------------------
 
-/// Options of [`heat`].
+/// Options of [`heat_step`].
 #[derive(Debug, Clone)]
 pub struct HeatOpts {
     /// Pulse current in units of Ic0 (sign chosen to stabilise the initial state).
@@ -660,7 +930,12 @@ pub struct HeatOpts {
 pub fn heat_step(p: &MtjParams, ctx: &Ctx, o: &HeatOpts) -> Result<Report, String> {
     let mut rep = Report::default();
     let tau = match ThermalModel::of(p) {
-        ThermalModel::Isothermal => return Err(format!("model {} is isothermal (rth = 0): nothing to heat", p.name)),
+        ThermalModel::Isothermal => {
+            return Err(format!(
+                "model {} is isothermal (rth = 0): nothing to heat",
+                p.name
+            ));
+        }
         ThermalModel::Instant { .. } => 0.0,
         ThermalModel::Dynamic { tau_s, .. } => tau_s,
     };
@@ -695,18 +970,44 @@ pub fn heat_step(p: &MtjParams, ctx: &Ctx, o: &HeatOpts) -> Result<Report, Strin
     for k in 0..steps {
         let tt = k as f64 * dt;
         let on = tt < width;
-        let out = st.step(&mut s, &Drive::current(if on { i } else { 0.0 }), dt, &mut rng);
+        let out = st.step(
+            &mut s,
+            &Drive::current(if on { i } else { 0.0 }),
+            dt,
+            &mut rng,
+        );
         let t_end = tt + dt;
         let a = analytic(t_end);
         worst = worst.max((s.temp_k - a).abs());
         if k % every == 0 {
-            rows.push(vec![t_end, if on { i } else { 0.0 }, out.power_w, s.temp_k, a, dot(s.m, p.mp)]);
+            rows.push(vec![
+                t_end,
+                if on { i } else { 0.0 },
+                out.power_w,
+                s.temp_k,
+                a,
+                dot(s.m, p.mp),
+            ]);
         }
     }
-    write_csv(&mut rep, ctx, "heat.csv", &["t_s", "i_a", "p_w", "temp_k", "temp_analytic_k", "m_dot_p"], &rows)?;
+    write_csv(
+        &mut rep,
+        ctx,
+        "heat.csv",
+        &["t_s", "i_a", "p_w", "temp_k", "temp_analytic_k", "m_dot_p"],
+        &rows,
+    )?;
     let sim: Vec<(f64, f64)> = rows.iter().map(|r| (r[0] * 1e9, r[3])).collect();
     let ana: Vec<(f64, f64)> = rows.iter().map(|r| (r[0] * 1e9, r[4])).collect();
-    chart(&mut rep, ctx, "heat", &format!("Joule heating, {}", p.name), "t (ns)", "T (K)", &vec![("simulation".into(), sim), ("analytic".into(), ana)]);
+    chart(
+        &mut rep,
+        ctx,
+        "heat",
+        &format!("Joule heating, {}", p.name),
+        "t (ns)",
+        "T (K)",
+        &vec![("simulation".into(), sim), ("analytic".into(), ana)],
+    );
     rep.line(format!(
         "heat: I = {}, P = {}, rth = {:.3e} K/W, tau_th = {}, dT_ss = {:.3} K",
         eng(i, "A"),
@@ -744,10 +1045,38 @@ pub struct RetentionOpts {
     pub vary: Vary,
     /// Devices per Δ.
     pub trials: usize,
-    /// Run length in units of the expected (Brown) dwell time.
-    pub n_mfpt: f64,
+    /// Complete dwells recorded per device.
+    pub dwells: usize,
     /// Telegraph thresholds ±z_th on m·e.
     pub z_th: f64,
+}
+
+/// Records complete dwells of a hysteretic telegraph on `m·axis` (flip when crossing
+/// `∓th`) and stops after `k_max` of them. Started exactly at the threshold, every dwell —
+/// the first included — is a first passage from `+th` to `−th` (or back), so the mean of
+/// complete dwells is an unbiased estimate of Brown's MFPT (no initial-transient bias, no
+/// censoring bias from a fixed observation window).
+struct Dwells {
+    axis: V3,
+    th: f64,
+    state: f64,
+    last_t: f64,
+    sum: f64,
+    n: usize,
+    k_max: usize,
+}
+
+impl Observer for Dwells {
+    #[inline]
+    fn observe(&mut self, _: usize, t: f64, m: V3, _: f64) -> bool {
+        if self.state * dot(m, self.axis) < -self.th {
+            self.state = -self.state;
+            self.sum += t - self.last_t;
+            self.last_t = t;
+            self.n += 1;
+        }
+        self.n < self.k_max
+    }
 }
 
 /// A copy of the card with the barrier at tamb set to `target` by scaling Ku (at fixed
@@ -783,12 +1112,15 @@ pub fn with_delta(p: &MtjParams, target: f64, vary: Vary) -> Result<MtjParams, S
 }
 
 /// Mean dwell time of a low-barrier device vs Δ, with Brown's exact mean first-passage time
-/// for the axially symmetric macrospin as the reference.
+/// for the axially symmetric macrospin as the reference. Each device starts at the
+/// threshold `m·e = z_th` and runs until it has completed `dwells` dwells (capped at 20×
+/// the expected time; censored devices are reported).
 pub fn retention(p: &MtjParams, ctx: &Ctx, o: &RetentionOpts) -> Result<Report, String> {
     let mut rep = Report::default();
     let t = p.tamb_k;
     let deltas = linspace(o.delta_min, o.delta_max, o.n_delta);
     let trials = o.trials.max(1);
+    let k_max = o.dwells.max(1);
     let axially_symmetric = {
         let (_, u, v) = p.easy_axis.frame();
         (dot(p.demag, u) - dot(p.demag, v)).abs() < 1e-12
@@ -796,34 +1128,102 @@ pub fn retention(p: &MtjParams, ctx: &Ctx, o: &RetentionOpts) -> Result<Report, 
     let mut rows = Vec::new();
     let started = Instant::now();
     let mut work = 0.0;
+    let theta_th = o.z_th.acos();
     for (k, &dv) in deltas.iter().enumerate() {
         let q = with_delta(p, dv, o.vary)?;
         let expect = brown_mfpt_s(delta(&q, t), tau_n_s(&q, t), o.z_th);
-        let dt = ctx.dt_s.unwrap_or_else(|| recommended_dt_s(&q, t, 0.0, [0.0; 3]));
-        let steps = (o.n_mfpt * expect / dt).ceil() as usize;
-        let mut b = Batch::new(q.clone(), trials, ctx.seed.wrapping_add(k as u64 * 0x1000_0000), |i| {
-            MacrospinState::along(&q, if i % 2 == 0 { 1.0 } else { -1.0 }, 0.02)
-        });
-        let mut obs: Vec<Telegraph> = (0..trials)
-            .map(|i| Telegraph::new(q.easy, o.z_th, super::params::initial_m(q.easy_axis, if i % 2 == 0 { 1.0 } else { -1.0 }, 0.0, 0.0), 0))
+        let dt = ctx
+            .dt_s
+            .unwrap_or_else(|| recommended_dt_s(&q, t, 0.0, [0.0; 3]));
+        let steps = (20.0 * k_max as f64 * expect / dt).ceil() as usize;
+        let init = MacrospinState::along(&q, 1.0, theta_th);
+        let mut b = Batch::new(
+            q.clone(),
+            trials,
+            ctx.seed.wrapping_add(k as u64 * 0x1000_0000),
+            |_| init,
+        );
+        let mut obs: Vec<Dwells> = (0..trials)
+            .map(|_| Dwells {
+                axis: q.easy,
+                th: o.z_th,
+                state: 1.0,
+                last_t: 0.0,
+                sum: 0.0,
+                n: 0,
+                k_max,
+            })
             .collect();
         b.run(steps, dt, &|_, _| Drive::OFF, &mut obs);
-        work += (steps * trials) as f64;
-        let sw: usize = obs.iter().map(|o| o.flips.len()).sum();
-        let tau = if sw > 0 { trials as f64 * steps as f64 * dt / sw as f64 } else { f64::NAN };
-        let se = if sw > 0 { tau / (sw as f64).sqrt() } else { f64::NAN };
+        let n_dw: usize = obs.iter().map(|o| o.n).sum();
+        let censored = obs.iter().filter(|o| o.n < k_max).count();
+        work += obs
+            .iter()
+            .map(|o| {
+                if o.n < k_max {
+                    steps as f64
+                } else {
+                    o.last_t / dt
+                }
+            })
+            .sum::<f64>();
+        let tau = if n_dw > 0 {
+            obs.iter().map(|o| o.sum).sum::<f64>() / n_dw as f64
+        } else {
+            f64::NAN
+        };
+        let sd = {
+            // Per-device means are independent; their spread gives the standard error.
+            let means: Vec<f64> = obs
+                .iter()
+                .filter(|o| o.n > 0)
+                .map(|o| o.sum / o.n as f64)
+                .collect();
+            let (_, s) = mean_sd(&means);
+            s / (means.len() as f64).sqrt()
+        };
         let knob = match o.vary {
             Vary::Ku => q.ku_j_per_m3,
             Vary::Volume => q.diameter_m,
         };
-        rows.push(vec![dv, knob, tau, se, expect, sw as f64, tau_n_s(&q, t)]);
+        rows.push(vec![
+            dv,
+            knob,
+            tau,
+            sd,
+            expect,
+            n_dw as f64,
+            censored as f64,
+            tau_n_s(&q, t),
+            dt,
+        ]);
     }
     let knob = match o.vary {
         Vary::Ku => "ku_j_per_m3",
         Vary::Volume => "diameter_m",
     };
-    write_csv(&mut rep, ctx, "retention.csv", &["delta", knob, "mean_dwell_s", "se_s", "brown_mfpt_s", "switches", "tau_n_s"], &rows)?;
-    let sim: Vec<(f64, f64)> = rows.iter().filter(|r| r[2].is_finite()).map(|r| (r[0], r[2].ln())).collect();
+    write_csv(
+        &mut rep,
+        ctx,
+        "retention.csv",
+        &[
+            "delta",
+            knob,
+            "mean_dwell_s",
+            "se_s",
+            "brown_mfpt_s",
+            "dwells",
+            "censored_devices",
+            "tau_n_s",
+            "dt_s",
+        ],
+        &rows,
+    )?;
+    let sim: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| r[2].is_finite())
+        .map(|r| (r[0], r[2].ln()))
+        .collect();
     let ana: Vec<(f64, f64)> = rows.iter().map(|r| (r[0], r[4].ln())).collect();
     chart(
         &mut rep,
@@ -832,7 +1232,10 @@ pub fn retention(p: &MtjParams, ctx: &Ctx, o: &RetentionOpts) -> Result<Report, 
         &format!("Dwell time vs Delta, {} (varying {knob})", p.name),
         "Delta",
         "ln(mean dwell time / s)",
-        &vec![("simulation".into(), sim.clone()), ("Brown MFPT (axially symmetric)".into(), ana.clone())],
+        &vec![
+            ("simulation".into(), sim.clone()),
+            ("Brown MFPT (axially symmetric)".into(), ana.clone()),
+        ],
     );
     let slope = |pts: &[(f64, f64)]| {
         let n = pts.len() as f64;
@@ -844,7 +1247,7 @@ pub fn retention(p: &MtjParams, ctx: &Ctx, o: &RetentionOpts) -> Result<Report, 
     };
     let elapsed = started.elapsed().as_secs_f64();
     rep.line(format!(
-        "retention: {} Delta values x {trials} devices, thresholds +-{}, {:.1} M device-steps/s{}",
+        "retention: {} Delta values x {trials} devices x {k_max} dwells, thresholds +-{}, {:.1} M device-steps/s{}",
         deltas.len(),
         o.z_th,
         work / elapsed / 1e6,
@@ -852,11 +1255,16 @@ pub fn retention(p: &MtjParams, ctx: &Ctx, o: &RetentionOpts) -> Result<Report, 
     ));
     for r in &rows {
         rep.line(format!(
-            "  Delta = {:.2}: mean dwell {} +- {} ({} switches), Brown exact {}",
+            "  Delta = {:.2}: mean dwell {} +- {} ({} dwells{}), Brown exact {}",
             r[0],
             eng(r[2], "s"),
             eng(r[3], "s"),
             r[5],
+            if r[6] > 0.0 {
+                format!(", {} devices censored", r[6])
+            } else {
+                String::new()
+            },
             eng(r[4], "s")
         ));
     }
@@ -900,12 +1308,20 @@ pub fn bench(p: &MtjParams, devices: usize, steps: usize, seed: u64) -> BenchRes
     }
     let single = single_n as f64 / t.elapsed().as_secs_f64();
     std::hint::black_box(s);
-    let mut b = Batch::new(p.clone(), devices, seed, |i| MacrospinState::along(p, if i % 2 == 0 { 1.0 } else { -1.0 }, 0.02));
+    let mut b = Batch::new(p.clone(), devices, seed, |i| {
+        MacrospinState::along(p, if i % 2 == 0 { 1.0 } else { -1.0 }, 0.02)
+    });
     let t = Instant::now();
     b.run_uniform(steps, dt, Drive::OFF);
     let batch = (devices * steps) as f64 / t.elapsed().as_secs_f64();
     std::hint::black_box(&b.mz);
-    BenchResult { single_steps_per_s: single, batch_steps_per_s: batch, threads: rayon::current_num_threads(), devices, steps }
+    BenchResult {
+        single_steps_per_s: single,
+        batch_steps_per_s: batch,
+        threads: rayon::current_num_threads(),
+        devices,
+        steps,
+    }
 }
 
 #[cfg(test)]
@@ -918,6 +1334,9 @@ mod tests {
         assert_eq!(triangle(1.0, 4.0, 1.0), -1.0);
         assert_eq!(triangle(3.0, 4.0, 1.0), 1.0);
         assert_eq!(triangle(4.0, 4.0, 1.0), 0.0);
+        assert_eq!(triangle(3.5, 4.0, 1.0), 0.5);
+        assert_eq!(triangle(0.5, 4.0, 1.0), -0.5);
+        assert_eq!(triangle(2.5, 4.0, 1.0), 0.5);
     }
 
     #[test]

@@ -18,13 +18,13 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
+use super::constants::{GAMMA_MU0, K_B};
 use super::llgs::{MagCoeffs, rhs_with};
 use super::params::{InstanceParams, MtjParams};
 use super::temperature::{eta, stiffness_a_per_m, stt_coeff_per_a};
 use super::thermal::{ThermalModel, dtemp_dt, temp_after_with_decay};
 use super::transport::voltage_for_current;
 use super::vec3::{V3, add, axpy, dot, norm, scale};
-use super::constants::{GAMMA_MU0, K_B};
 
 /// State of one macrospin device: unit magnetization and device temperature.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,12 +41,19 @@ impl MacrospinState {
             ThermalModel::Isothermal => p.tamb_k,
             _ => ip.temp0_k.unwrap_or(p.tamb_k),
         };
-        MacrospinState { m: ip.initial_m(p), temp_k }
+        MacrospinState {
+            m: ip.initial_m(p),
+            temp_k,
+        }
     }
 
     /// Along `state · easy` (`+1` = P for the default reference), tilted by `theta0`, at tamb.
     pub fn along(p: &MtjParams, state: f64, theta0: f64) -> MacrospinState {
-        let ip = InstanceParams { state, theta0, ..Default::default() };
+        let ip = InstanceParams {
+            state,
+            theta0,
+            ..Default::default()
+        };
         MacrospinState::new(p, &ip)
     }
 }
@@ -69,14 +76,23 @@ pub struct Drive {
 
 impl Drive {
     /// No current, no extra field.
-    pub const OFF: Drive = Drive { bias: Bias::Current(0.0), h_applied: [0.0; 3] };
+    pub const OFF: Drive = Drive {
+        bias: Bias::Current(0.0),
+        h_applied: [0.0; 3],
+    };
     /// Current drive (A).
     pub fn current(current_a: f64) -> Drive {
-        Drive { bias: Bias::Current(current_a), h_applied: [0.0; 3] }
+        Drive {
+            bias: Bias::Current(current_a),
+            h_applied: [0.0; 3],
+        }
     }
     /// Voltage drive (V).
     pub fn voltage(voltage_v: f64) -> Drive {
-        Drive { bias: Bias::Voltage(voltage_v), h_applied: [0.0; 3] }
+        Drive {
+            bias: Bias::Voltage(voltage_v),
+            h_applied: [0.0; 3],
+        }
     }
     /// Same drive with an extra applied field (A/m).
     pub fn with_field(self, h_applied: V3) -> Drive {
@@ -211,7 +227,11 @@ impl<'a> Stepper<'a> {
         state.m = project(m1);
 
         let need_v = OUT || !matches!(self.thermal, ThermalModel::Isothermal);
-        let mut out = StepOutput { current_a: i0, voltage_v: f64::NAN, power_w: f64::NAN };
+        let mut out = StepOutput {
+            current_a: i0,
+            voltage_v: f64::NAN,
+            power_w: f64::NAN,
+        };
         if need_v {
             let v0 = match drive.bias {
                 Bias::Voltage(v) => v,
@@ -243,17 +263,37 @@ pub fn step<R: Rng + ?Sized>(
 /// Stochastic Heun: predictor Euler, corrector trapezoid, same field `h` (with the noise
 /// sample) in both stages.
 #[inline(always)]
-fn heun(p: &MtjParams, c: &MagCoeffs, m0: V3, current: &impl Fn(V3) -> f64, h: V3, dt: f64, i0: f64) -> V3 {
+fn heun(
+    p: &MtjParams,
+    c: &MagCoeffs,
+    m0: V3,
+    current: &impl Fn(V3) -> f64,
+    h: V3,
+    dt: f64,
+    i0: f64,
+) -> V3 {
     let f0 = rhs_with(p, c, m0, i0, h);
     let mp = axpy(m0, dt, f0);
     let f1 = rhs_with(p, c, mp, current(mp), h);
     let hdt = 0.5 * dt;
-    [m0[0] + hdt * (f0[0] + f1[0]), m0[1] + hdt * (f0[1] + f1[1]), m0[2] + hdt * (f0[2] + f1[2])]
+    [
+        m0[0] + hdt * (f0[0] + f1[0]),
+        m0[1] + hdt * (f0[1] + f1[1]),
+        m0[2] + hdt * (f0[2] + f1[2]),
+    ]
 }
 
 /// Classical RK4 for the deterministic path.
 #[inline(always)]
-fn rk4(p: &MtjParams, c: &MagCoeffs, m0: V3, current: &impl Fn(V3) -> f64, h: V3, dt: f64, i0: f64) -> V3 {
+fn rk4(
+    p: &MtjParams,
+    c: &MagCoeffs,
+    m0: V3,
+    current: &impl Fn(V3) -> f64,
+    h: V3,
+    dt: f64,
+    i0: f64,
+) -> V3 {
     let k1 = rhs_with(p, c, m0, i0, h);
     let m2 = axpy(m0, 0.5 * dt, k1);
     let k2 = rhs_with(p, c, m2, current(m2), h);
@@ -279,7 +319,11 @@ fn project(m: V3) -> V3 {
 /// Three independent standard normal samples (the ξ of the Brown field).
 #[inline(always)]
 pub fn sample_xi<R: Rng + ?Sized>(rng: &mut R) -> V3 {
-    [rng.sample(StandardNormal), rng.sample(StandardNormal), rng.sample(StandardNormal)]
+    [
+        rng.sample(StandardNormal),
+        rng.sample(StandardNormal),
+        rng.sample(StandardNormal),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -315,7 +359,10 @@ pub fn state_rates(
     voltage_v: f64,
     h_extra: V3,
 ) -> (V3, f64) {
-    (super::llgs::dm_dt(p, m, temp_k, current_a, h_extra), dtemp_dt(p, temp_k, current_a * voltage_v))
+    (
+        super::llgs::dm_dt(p, m, temp_k, current_a, h_extra),
+        dtemp_dt(p, temp_k, current_a * voltage_v),
+    )
 }
 
 /// A step size (s) that resolves the dynamics, used as the default by the experiments:
@@ -342,10 +389,15 @@ pub fn recommended_dt_s(p: &MtjParams, temp_k: f64, current_a: f64, h_drive: V3)
     // Heun's amplification factor for a rotation by z = ω dt is |R| = 1 + z⁴/8 per step, a
     // spurious anti-damping that must stay ≤ 0.5 % of the physical one (α z per step):
     // z³ ≤ 0.04 α. RK4's error (z⁶/144 per step) is far below that.
-    let z = if p.noise { 0.1f64.min((0.04 * p.alpha).cbrt()).max(0.01) } else { 0.1 };
+    let z = if p.noise {
+        0.1f64.min((0.04 * p.alpha).cbrt()).max(0.01)
+    } else {
+        0.1
+    };
     let mut dt = z / omega.max(1.0);
     if p.noise && p.alpha > 0.0 {
-        let d = p.alpha * super::constants::GAMMA * K_B * temp_k / (al2 * c.ms_a_per_m * p.volume_m3);
+        let d =
+            p.alpha * super::constants::GAMMA * K_B * temp_k / (al2 * c.ms_a_per_m * p.volume_m3);
         dt = dt.min(2.25e-4 / d);
     }
     dt
@@ -366,14 +418,23 @@ mod tests {
             let mut st = Stepper::new(&p);
             let mut out = Vec::new();
             for k in 0..2000 {
-                st.step(&mut s, &Drive::current(-60e-6 * (k as f64 / 2000.0)), 1e-12, &mut rng);
+                st.step(
+                    &mut s,
+                    &Drive::current(-60e-6 * (k as f64 / 2000.0)),
+                    1e-12,
+                    &mut rng,
+                );
                 out.push(s.m);
             }
             out
         };
         let a = run(7);
         let b = run(7);
-        assert!(a.iter().zip(&b).all(|(x, y)| x.iter().zip(y).all(|(u, v)| u.to_bits() == v.to_bits())));
+        assert!(
+            a.iter()
+                .zip(&b)
+                .all(|(x, y)| x.iter().zip(y).all(|(u, v)| u.to_bits() == v.to_bits()))
+        );
         assert_ne!(a, run(8));
     }
 

@@ -23,7 +23,9 @@
 use super::constants::{GAMMA_MU0, K_B, MU0};
 use super::params::MtjParams;
 use super::temperature::{eta, ms_a_per_m, ms_ratio, pow_kexp, stt_coeff_per_a};
-use super::vec3::{M3, V3, add, axpy, cross, diag_s, dot, mat_lin, mat_mul, outer, scale, skew, sub, transpose};
+use super::vec3::{
+    M3, V3, add, axpy, cross, diag_s, dot, mat_lin, mat_mul, outer, scale, skew, sub, transpose,
+};
 
 /// The temperature-dependent coefficients of the dynamics, frozen at one temperature so
 /// the per-step right-hand side is a handful of multiply–adds.
@@ -59,7 +61,9 @@ impl MagCoeffs {
             hk_a_per_m: 2.0 * ku / (MU0 * ms),
             demag_ms: scale(ms, p.demag),
             stt_per_a: stt_coeff_per_a(p, temp_k),
-            noise_sqrt_s: (2.0 * p.alpha * K_B * temp_k.max(0.0) / (GAMMA_MU0 * MU0 * ms * p.volume_m3)).sqrt(),
+            noise_sqrt_s: (2.0 * p.alpha * K_B * temp_k.max(0.0)
+                / (GAMMA_MU0 * MU0 * ms * p.volume_m3))
+                .sqrt(),
         }
     }
 
@@ -121,7 +125,8 @@ pub fn energy_density(p: &MtjParams, temp_k: f64, m: V3, h_extra: V3) -> f64 {
     let me = dot(m, p.easy);
     let ms = ms_a_per_m(p, temp_k);
     let mnm = p.demag[0] * m[0] * m[0] + p.demag[1] * m[1] * m[1] + p.demag[2] * m[2] * m[2];
-    -c.ku_j_per_m3 * me * me + 0.5 * MU0 * ms * ms * mnm - MU0 * ms * dot(m, add(p.h_app_a_per_m, h_extra))
+    -c.ku_j_per_m3 * me * me + 0.5 * MU0 * ms * ms * mnm
+        - MU0 * ms * dot(m, add(p.h_app_a_per_m, h_extra))
 }
 
 /// Deterministic `dm/dt` (1/s) as a pure function of the state: magnetization `m`, device
@@ -149,7 +154,13 @@ pub struct LlgsJacobian {
 /// `∂(m×F) = −[F]× + [m]× ∂F`; `∂(m×(m×F)) = (m·F) 1 + m ⊗ (F + ∂Fᵀ m) − (m·m) ∂F − 2 F ⊗ m`;
 /// `∂F = Hk e⊗e − diag(Ms N) + β p ⊗ ∇a`; `∇a = κ I η'(m·p) p`;
 /// `∂q = (m·p) 1 + m⊗p − 2 p⊗m + α [p]×`.
-pub fn dm_dt_jacobian(p: &MtjParams, m: V3, temp_k: f64, current_a: f64, h_extra: V3) -> LlgsJacobian {
+pub fn dm_dt_jacobian(
+    p: &MtjParams,
+    m: V3,
+    temp_k: f64,
+    current_a: f64,
+    h_extra: V3,
+) -> LlgsJacobian {
     let c = MagCoeffs::new(p, temp_k);
     let h_ext = add(p.h_app_a_per_m, h_extra);
     let h = field_with(p, &c, m, h_ext);
@@ -184,8 +195,18 @@ pub fn dm_dt_jacobian(p: &MtjParams, m: V3, temp_k: f64, current_a: f64, h_extra
     let mxp = cross(m, mp);
     let mxmxp = cross(m, mxp);
     let q = sub(mxmxp, scale(al, mxp));
-    let dq = mat_lin(&[(cdp, &diag_s(1.0)), (1.0, &outer(m, mp)), (-2.0, &outer(mp, m)), (al, &skew(mp))]);
-    let d_m = mat_lin(&[(k, &d_mxf), (k * al, &d_mmf), (k, &outer(q, grad_a)), (k * a, &dq)]);
+    let dq = mat_lin(&[
+        (cdp, &diag_s(1.0)),
+        (1.0, &outer(m, mp)),
+        (-2.0, &outer(mp, m)),
+        (al, &skew(mp)),
+    ]);
+    let d_m = mat_lin(&[
+        (k, &d_mxf),
+        (k * al, &d_mmf),
+        (k, &outer(q, grad_a)),
+        (k * a, &dq),
+    ]);
 
     let da_di = kappa * eta_v;
     let d_current = scale(k * da_di, add(scale(p.beta, add(mxp, scale(al, mxmxp))), q));
@@ -194,20 +215,37 @@ pub fn dm_dt_jacobian(p: &MtjParams, m: V3, temp_k: f64, current_a: f64, h_extra
     let fp = dm_dt(p, m, temp_k + dt, current_a, h_extra);
     let fm = dm_dt(p, m, temp_k - dt, current_a, h_extra);
     let d_temp = scale(0.5 / dt, sub(fp, fm));
-    LlgsJacobian { d_m, d_current, d_temp }
+    LlgsJacobian {
+        d_m,
+        d_current,
+        d_temp,
+    }
 }
 
 /// Residual of the Gilbert form for a given `ṁ` (1/s): `ṁ − [−γμ0 m×H_eff + α m×ṁ −
 /// γμ0 a m×(m×p) − γμ0 β a m×p]`. Zero (to rounding) for `ṁ` from [`dm_dt`] at unit `m`;
 /// used by the tests to check the LL inversion.
-pub fn gilbert_residual(p: &MtjParams, m: V3, temp_k: f64, current_a: f64, h_extra: V3, mdot: V3) -> V3 {
+pub fn gilbert_residual(
+    p: &MtjParams,
+    m: V3,
+    temp_k: f64,
+    current_a: f64,
+    h_extra: V3,
+    mdot: V3,
+) -> V3 {
     let h = effective_field(p, temp_k, m, h_extra);
     let a = stt_field_a_per_m(p, temp_k, m, current_a);
     let b = p.beta * a;
     let mxp = cross(m, p.mp);
     let rhs = add(
-        add(scale(-GAMMA_MU0, cross(m, h)), scale(p.alpha, cross(m, mdot))),
-        add(scale(-GAMMA_MU0 * a, cross(m, mxp)), scale(-GAMMA_MU0 * b, mxp)),
+        add(
+            scale(-GAMMA_MU0, cross(m, h)),
+            scale(p.alpha, cross(m, mdot)),
+        ),
+        add(
+            scale(-GAMMA_MU0 * a, cross(m, mxp)),
+            scale(-GAMMA_MU0 * b, mxp),
+        ),
     );
     sub(mdot, rhs)
 }
@@ -242,7 +280,14 @@ mod tests {
     /// |ṁ| at the level of double rounding (≤ 1e-12), for asymmetric Λ, β ≠ 0, tilted p.
     #[test]
     fn ll_form_satisfies_gilbert_form() {
-        let p = card(&[("alpha", 0.3), ("beta", 0.4), ("lambda", 2.0), ("mpx", 0.3), ("mpz", 1.0), ("hx", 2e4)]);
+        let p = card(&[
+            ("alpha", 0.3),
+            ("beta", 0.4),
+            ("lambda", 2.0),
+            ("mpx", 0.3),
+            ("mpz", 1.0),
+            ("hx", 2e4),
+        ]);
         for m in samples() {
             for i in [0.0, 5e-5, -1e-4] {
                 let h_th = [1e3, -2e3, 5e2];
@@ -264,7 +309,10 @@ mod tests {
             let mxp = cross(m, p.mp);
             let expect = add(
                 scale(-GAMMA_MU0, cross(m, h)),
-                add(scale(-GAMMA_MU0 * a, cross(m, mxp)), scale(-GAMMA_MU0 * p.beta * a, mxp)),
+                add(
+                    scale(-GAMMA_MU0 * a, cross(m, mxp)),
+                    scale(-GAMMA_MU0 * p.beta * a, mxp),
+                ),
             );
             let got = dm_dt(&p, m, 300.0, i, [0.0; 3]);
             assert!(norm(sub(got, expect)) <= 1e-13 * norm(expect));
@@ -275,7 +323,14 @@ mod tests {
     /// 1e-6 step on O(1) curvature is ~1e-12, rounding ~1e-10 of |f|/step).
     #[test]
     fn jacobian_matches_finite_differences() {
-        let p = card(&[("alpha", 0.1), ("beta", 0.3), ("lambda", 1.7), ("nx", 0.1), ("ny", 0.2), ("nz", 0.7)]);
+        let p = card(&[
+            ("alpha", 0.1),
+            ("beta", 0.3),
+            ("lambda", 1.7),
+            ("nx", 0.1),
+            ("ny", 0.2),
+            ("nz", 0.7),
+        ]);
         let i = 4e-5;
         for m in samples() {
             let j = dm_dt_jacobian(&p, m, 320.0, i, [1e3, 0.0, 0.0]);
@@ -290,7 +345,11 @@ mod tests {
                 let fm = dm_dt(&p, mm, 320.0, i, [1e3, 0.0, 0.0]);
                 for row in 0..3 {
                     let fd = (fp[row] - fm[row]) / (2.0 * eps);
-                    assert!((fd - j.d_m[row][col]).abs() < 1e-6 * scale_f, "d_m[{row}][{col}] {fd} vs {}", j.d_m[row][col]);
+                    assert!(
+                        (fd - j.d_m[row][col]).abs() < 1e-6 * scale_f,
+                        "d_m[{row}][{col}] {fd} vs {}",
+                        j.d_m[row][col]
+                    );
                 }
             }
             let di = 1e-9;

@@ -17,10 +17,18 @@ pub const DEFAULT_TAMB_K: f64 = 300.0;
 /// messages and the docs table.
 pub const CARD_PARAMS: &[(&str, f64, &str)] = &[
     ("d", 40e-9, "free-layer diameter (m)"),
-    ("area", f64::NAN, "pillar area (m^2), overrides d; default pi d^2/4"),
+    (
+        "area",
+        f64::NAN,
+        "pillar area (m^2), overrides d; default pi d^2/4",
+    ),
     ("tfl", 1.3e-9, "free-layer thickness (m)"),
     ("ms", 1.1e6, "saturation magnetization at tref (A/m)"),
-    ("ku", 1.0e6, "uniaxial anisotropy energy density at tref (J/m^3)"),
+    (
+        "ku",
+        1.0e6,
+        "uniaxial anisotropy energy density at tref (J/m^3)",
+    ),
     ("nx", 0.0, "demagnetizing factor x"),
     ("ny", 0.0, "demagnetizing factor y"),
     ("nz", 1.0, "demagnetizing factor z"),
@@ -28,9 +36,21 @@ pub const CARD_PARAMS: &[(&str, f64, &str)] = &[
     ("pol", 0.6, "spin polarization P"),
     ("lambda", 1.0, "Slonczewski asymmetry Lambda"),
     ("beta", 0.0, "field-like / damping-like torque ratio"),
-    ("mpx", f64::NAN, "reference-layer direction x (default +easy)"),
-    ("mpy", f64::NAN, "reference-layer direction y (default +easy)"),
-    ("mpz", f64::NAN, "reference-layer direction z (default +easy)"),
+    (
+        "mpx",
+        f64::NAN,
+        "reference-layer direction x (default +easy)",
+    ),
+    (
+        "mpy",
+        f64::NAN,
+        "reference-layer direction y (default +easy)",
+    ),
+    (
+        "mpz",
+        f64::NAN,
+        "reference-layer direction z (default +easy)",
+    ),
     ("hx", 0.0, "applied field x (A/m)"),
     ("hy", 0.0, "applied field y (A/m)"),
     ("hz", 0.0, "applied field z (A/m)"),
@@ -41,15 +61,26 @@ pub const CARD_PARAMS: &[(&str, f64, &str)] = &[
     ("tc", 1000.0, "Curie temperature (K)"),
     ("kexp", 2.0, "anisotropy scaling exponent Ku ~ Ms^kexp"),
     ("tref", 300.0, "reference temperature of ms, ku, tmr0 (K)"),
-    ("rth", 0.0, "thermal resistance to ambient (K/W); 0 = isothermal"),
+    (
+        "rth",
+        0.0,
+        "thermal resistance to ambient (K/W); 0 = isothermal",
+    ),
     ("cth", 0.0, "thermal capacitance (J/K)"),
-    ("tamb", f64::NAN, "ambient temperature (K); default: circuit temperature, else 300"),
+    (
+        "tamb",
+        f64::NAN,
+        "ambient temperature (K); default: circuit temperature, else 300",
+    ),
     ("noise", 1.0, "1: Brown thermal field on; 0: deterministic"),
 ];
 
 /// String-valued card parameters.
-pub const CARD_STRING_PARAMS: &[(&str, &str, &str)] =
-    &[("easy", "z", "easy axis: z (perpendicular), x or y (in-plane)")];
+pub const CARD_STRING_PARAMS: &[(&str, &str, &str)] = &[(
+    "easy",
+    "z",
+    "easy axis: z (perpendicular), x or y (in-plane)",
+)];
 
 /// Instance parameters of an `N` element (MTJ_CARD.md "Element").
 pub const INSTANCE_PARAMS: &[&str] = &["state", "theta0", "phi0", "temp0", "seed"];
@@ -172,10 +203,13 @@ impl MtjParams {
 
     /// Read and validate a card; `default_tamb_k` (the circuit temperature) is used when the
     /// card does not set `tamb`.
-    pub fn from_model_with_ambient(model: &Model, default_tamb_k: f64) -> Result<MtjParams, String> {
+    pub fn from_model_with_ambient(
+        model: &Model,
+        default_tamb_k: f64,
+    ) -> Result<MtjParams, String> {
         let name = model.name.to_ascii_lowercase();
         let ctx = |msg: String| format!("model {name}: {msg}");
-        if model.kind.to_ascii_lowercase() != "mtj" {
+        if !model.kind.eq_ignore_ascii_case("mtj") {
             return Err(ctx(format!("type is `{}`, expected `mtj`", model.kind)));
         }
         let mut unknown: Vec<&str> = model
@@ -206,10 +240,18 @@ impl MtjParams {
             }
         }
         let get = |key: &str| -> f64 {
-            let def = CARD_PARAMS.iter().find(|p| p.0 == key).map(|p| p.1).unwrap_or(f64::NAN);
+            let def = CARD_PARAMS
+                .iter()
+                .find(|p| p.0 == key)
+                .map(|p| p.1)
+                .unwrap_or(f64::NAN);
             model.params.get(key).copied().unwrap_or(def)
         };
-        let easy_axis = match model.string_params.get("easy").map(|s| s.to_ascii_lowercase()) {
+        let easy_axis = match model
+            .string_params
+            .get("easy")
+            .map(|s| s.to_ascii_lowercase())
+        {
             None => Axis::Z,
             Some(s) => match s.as_str() {
                 "z" | "+z" => Axis::Z,
@@ -219,10 +261,18 @@ impl MtjParams {
             },
         };
         let positive = |key: &str, v: f64| -> Result<f64, String> {
-            if v > 0.0 { Ok(v) } else { Err(ctx(format!("{key}={v} must be > 0"))) }
+            if v > 0.0 {
+                Ok(v)
+            } else {
+                Err(ctx(format!("{key}={v} must be > 0")))
+            }
         };
         let non_negative = |key: &str, v: f64| -> Result<f64, String> {
-            if v >= 0.0 { Ok(v) } else { Err(ctx(format!("{key}={v} must be >= 0"))) }
+            if v >= 0.0 {
+                Ok(v)
+            } else {
+                Err(ctx(format!("{key}={v} must be >= 0")))
+            }
         };
         let (diameter_m, area_m2) = if let Some(&a) = model.params.get("area") {
             let a = positive("area", a)?;
@@ -251,7 +301,9 @@ impl MtjParams {
         let lambda = positive("lambda", get("lambda"))?;
         let beta = get("beta");
         let easy = easy_axis.unit();
-        let mp_given = ["mpx", "mpy", "mpz"].iter().any(|k| model.params.contains_key(*k));
+        let mp_given = ["mpx", "mpy", "mpz"]
+            .iter()
+            .any(|k| model.params.contains_key(*k));
         let mp = if mp_given {
             let v = [
                 model.params.get("mpx").copied().unwrap_or(0.0),
@@ -259,7 +311,9 @@ impl MtjParams {
                 model.params.get("mpz").copied().unwrap_or(0.0),
             ];
             if super::vec3::norm(v) == 0.0 {
-                return Err(ctx("reference direction (mpx, mpy, mpz) is the zero vector".into()));
+                return Err(ctx(
+                    "reference direction (mpx, mpy, mpz) is the zero vector".into(),
+                ));
             }
             normalize(v)
         } else {
@@ -283,8 +337,8 @@ impl MtjParams {
             return Err(ctx(format!("tamb={tamb_k} must lie in (0, tc={tc_k})")));
         }
         let noise = match get("noise") {
-            v if v == 0.0 => false,
-            v if v == 1.0 => true,
+            0.0 => false,
+            1.0 => true,
             v => return Err(ctx(format!("noise={v} must be 0 or 1"))),
         };
         Ok(MtjParams {
@@ -339,7 +393,10 @@ impl MtjParams {
         } else {
             let delta = super::temperature::delta(self, t);
             if delta < 1.0 {
-                w.push(format!("model {}: thermal stability Δ = {delta:.3} < 1 at {t} K", self.name));
+                w.push(format!(
+                    "model {}: thermal stability Δ = {delta:.3} < 1 at {t} K",
+                    self.name
+                ));
             }
         }
         if super::vec3::dot(self.mp, self.easy).abs() < 1.0 - 1e-9 {
@@ -370,7 +427,13 @@ pub struct InstanceParams {
 
 impl Default for InstanceParams {
     fn default() -> Self {
-        InstanceParams { state: 1.0, theta0: 0.02, phi0: 0.0, temp0_k: None, seed: None }
+        InstanceParams {
+            state: 1.0,
+            theta0: 0.02,
+            phi0: 0.0,
+            temp0_k: None,
+            seed: None,
+        }
     }
 }
 
@@ -378,8 +441,11 @@ impl InstanceParams {
     /// Read instance parameters (lowercase keys; `state` = +1 for p, −1 for ap).
     pub fn from_map(map: &HashMap<String, f64>) -> Result<InstanceParams, String> {
         let mut ip = InstanceParams::default();
-        let mut unknown: Vec<&str> =
-            map.keys().filter(|k| !INSTANCE_PARAMS.contains(&k.as_str())).map(|k| k.as_str()).collect();
+        let mut unknown: Vec<&str> = map
+            .keys()
+            .filter(|k| !INSTANCE_PARAMS.contains(&k.as_str()))
+            .map(|k| k.as_str())
+            .collect();
         if !unknown.is_empty() {
             unknown.sort_unstable();
             return Err(format!(
@@ -449,7 +515,10 @@ mod tests {
             name: "t".into(),
             kind: "mtj".into(),
             params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            string_params: strings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            string_params: strings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             span: Default::default(),
         }
     }
@@ -471,15 +540,28 @@ mod tests {
     #[test]
     fn rejects_unknown_keys_and_lists_valid_ones() {
         let e = MtjParams::from_model(&card(&[("foo", 1.0)], &[])).unwrap_err();
-        assert!(e.contains("foo") && e.contains("alpha") && e.contains("easy"), "{e}");
+        assert!(
+            e.contains("foo") && e.contains("alpha") && e.contains("easy"),
+            "{e}"
+        );
         let e = MtjParams::from_model(&card(&[], &[("axis", "z")])).unwrap_err();
         assert!(e.contains("axis"), "{e}");
     }
 
     #[test]
     fn validates_ranges() {
-        for bad in [("d", 0.0), ("ms", -1.0), ("alpha", -0.1), ("tc", 250.0), ("noise", 0.5), ("pol", 1.5)] {
-            assert!(MtjParams::from_model(&card(&[bad], &[])).is_err(), "{bad:?} accepted");
+        for bad in [
+            ("d", 0.0),
+            ("ms", -1.0),
+            ("alpha", -0.1),
+            ("tc", 250.0),
+            ("noise", 0.5),
+            ("pol", 1.5),
+        ] {
+            assert!(
+                MtjParams::from_model(&card(&[bad], &[])).is_err(),
+                "{bad:?} accepted"
+            );
         }
         assert!(MtjParams::from_model(&card(&[], &[("easy", "w")])).is_err());
         assert!(MtjParams::from_model(&card(&[("mpx", 0.0)], &[])).is_err());
@@ -487,18 +569,27 @@ mod tests {
 
     #[test]
     fn area_overrides_diameter_and_in_plane_axis() {
-        let p = MtjParams::from_model(&card(&[("area", 1e-15), ("d", 99e-9)], &[("easy", "x")])).unwrap();
+        let p = MtjParams::from_model(&card(&[("area", 1e-15), ("d", 99e-9)], &[("easy", "x")]))
+            .unwrap();
         assert_eq!(p.area_m2, 1e-15);
         assert_eq!(p.easy, [1.0, 0.0, 0.0]);
         assert_eq!(p.mp, [1.0, 0.0, 0.0]);
-        let ap = InstanceParams { state: -1.0, theta0: 0.0, ..Default::default() };
+        let ap = InstanceParams {
+            state: -1.0,
+            theta0: 0.0,
+            ..Default::default()
+        };
         assert_eq!(ap.initial_m(&p), [-1.0, 0.0, 0.0]);
     }
 
     #[test]
     fn instance_params() {
-        let m: HashMap<String, f64> =
-            [("state".to_string(), -1.0), ("theta0".to_string(), 0.1), ("seed".to_string(), 7.0)].into();
+        let m: HashMap<String, f64> = [
+            ("state".to_string(), -1.0),
+            ("theta0".to_string(), 0.1),
+            ("seed".to_string(), 7.0),
+        ]
+        .into();
         let ip = InstanceParams::from_map(&m).unwrap();
         assert_eq!(ip.seed, Some(7));
         let p = MtjParams::default();

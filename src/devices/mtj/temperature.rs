@@ -64,7 +64,10 @@ pub fn stiffness_a_per_m(p: &MtjParams, temp_k: f64) -> [f64; 2] {
     let hk = hk_a_per_m(p, temp_k);
     let (e, u, v) = p.easy_axis.frame();
     let ne = dot(p.demag, e);
-    [hk + ms * (dot(p.demag, u) - ne), hk + ms * (dot(p.demag, v) - ne)]
+    [
+        hk + ms * (dot(p.demag, u) - ne),
+        hk + ms * (dot(p.demag, v) - ne),
+    ]
 }
 
 /// Effective anisotropy field `H_k,eff` (A/m) that sets the barrier: the smaller transverse

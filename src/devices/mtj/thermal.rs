@@ -14,7 +14,11 @@ pub enum ThermalModel {
     /// T = tamb + P rth (no heat capacity).
     Instant { rth_k_per_w: f64 },
     /// cth dT/dt = P − (T − tamb)/rth, τ = rth·cth.
-    Dynamic { rth_k_per_w: f64, cth_j_per_k: f64, tau_s: f64 },
+    Dynamic {
+        rth_k_per_w: f64,
+        cth_j_per_k: f64,
+        tau_s: f64,
+    },
 }
 
 impl ThermalModel {
@@ -23,7 +27,9 @@ impl ThermalModel {
         if p.rth_k_per_w == 0.0 {
             ThermalModel::Isothermal
         } else if p.cth_j_per_k == 0.0 {
-            ThermalModel::Instant { rth_k_per_w: p.rth_k_per_w }
+            ThermalModel::Instant {
+                rth_k_per_w: p.rth_k_per_w,
+            }
         } else {
             ThermalModel::Dynamic {
                 rth_k_per_w: p.rth_k_per_w,
@@ -46,9 +52,11 @@ impl ThermalModel {
 /// the caller should use [`steady_temp_k`] instead).
 pub fn dtemp_dt(p: &MtjParams, temp_k: f64, power_w: f64) -> f64 {
     match ThermalModel::of(p) {
-        ThermalModel::Dynamic { rth_k_per_w, cth_j_per_k, .. } => {
-            (power_w - (temp_k - p.tamb_k) / rth_k_per_w) / cth_j_per_k
-        }
+        ThermalModel::Dynamic {
+            rth_k_per_w,
+            cth_j_per_k,
+            ..
+        } => (power_w - (temp_k - p.tamb_k) / rth_k_per_w) / cth_j_per_k,
         _ => 0.0,
     }
 }
@@ -84,9 +92,11 @@ mod tests {
 
     #[test]
     fn exact_update_composes() {
-        let mut p = MtjParams::default();
-        p.rth_k_per_w = 5e5;
-        p.cth_j_per_k = 4e-14;
+        let p = MtjParams {
+            rth_k_per_w: 5e5,
+            cth_j_per_k: 4e-14,
+            ..MtjParams::default()
+        };
         let tau = 2e-8;
         assert!((ThermalModel::of(&p).tau_s() - tau).abs() < 1e-22);
         // Two half steps equal one full step (exactness of the exponential update).

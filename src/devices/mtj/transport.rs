@@ -30,7 +30,11 @@ pub fn conductance(p: &MtjParams, m_dot_p: f64, voltage_v: f64, temp_k: f64) -> 
     let gap = gp / (1.0 + tmr_v);
     let dgap_dtmr = -gp / ((1.0 + tmr_v) * (1.0 + tmr_v));
     let dtmr_dv = -t0 * 2.0 * voltage_v / (p.vh_v * p.vh_v * bias * bias);
-    let dtmr_dt = if t_raw > 0.0 { -p.tmr0 * p.ttmr_per_k / bias } else { 0.0 };
+    let dtmr_dt = if t_raw > 0.0 {
+        -p.tmr0 * p.ttmr_per_k / bias
+    } else {
+        0.0
+    };
     let wap = 0.5 * (1.0 - m_dot_p);
     Conductance {
         g_s: gp * 0.5 * (1.0 + m_dot_p) + gap * wap,
@@ -105,7 +109,8 @@ pub fn voltage_for_current(p: &MtjParams, m_dot_p: f64, current_a: f64, temp_k: 
         }
         let dfdv = c.g_s + v * c.dg_dv;
         let mut vn = v - f / dfdv;
-        if !(vn > lo && vn < hi) || !vn.is_finite() {
+        // Outside the bracket (or NaN): bisect.
+        if vn.is_nan() || vn <= lo || vn >= hi {
             vn = 0.5 * (lo + hi);
         }
         if (vn - v).abs() <= 1e-14 * v.abs() {
@@ -127,13 +132,18 @@ mod tests {
         assert!((resistance_ohm(&p, 1.0, 0.0, 300.0) / rp - 1.0).abs() < 1e-14);
         assert!((resistance_ohm(&p, -1.0, 0.0, 300.0) / (rp * (1.0 + p.tmr0)) - 1.0).abs() < 1e-14);
         // TMR halves at vh: R_AP(vh) = R_P (1 + tmr0/2).
-        assert!((resistance_ohm(&p, -1.0, p.vh_v, 300.0) / (rp * (1.0 + p.tmr0 / 2.0)) - 1.0).abs() < 1e-14);
+        assert!(
+            (resistance_ohm(&p, -1.0, p.vh_v, 300.0) / (rp * (1.0 + p.tmr0 / 2.0)) - 1.0).abs()
+                < 1e-14
+        );
     }
 
     #[test]
     fn derivatives_match_finite_differences() {
-        let mut p = MtjParams::default();
-        p.ttmr_per_k = 1e-3;
+        let p = MtjParams {
+            ttmr_per_k: 1e-3,
+            ..MtjParams::default()
+        };
         for (c, v, t) in [(0.3, 0.2, 320.0), (-0.9, -0.4, 280.0), (1.0, 0.7, 300.0)] {
             let g = conductance(&p, c, v, t);
             let h = 1e-6;

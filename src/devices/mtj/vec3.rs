@@ -13,7 +13,11 @@ pub fn dot(a: V3, b: V3) -> f64 {
 /// `a × b`.
 #[inline(always)]
 pub fn cross(a: V3, b: V3) -> V3 {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 
 /// `a + b`.
@@ -103,7 +107,11 @@ pub fn mat_lin(terms: &[(f64, &M3)]) -> M3 {
 /// Transpose.
 #[inline]
 pub fn transpose(a: &M3) -> M3 {
-    [[a[0][0], a[1][0], a[2][0]], [a[0][1], a[1][1], a[2][1]], [a[0][2], a[1][2], a[2][2]]]
+    [
+        [a[0][0], a[1][0], a[2][0]],
+        [a[0][1], a[1][1], a[2][1]],
+        [a[0][2], a[1][2], a[2][2]],
+    ]
 }
 
 /// Identity matrix scaled by `s`.
