@@ -65,6 +65,13 @@ pub struct System {
     pub step_index: u64,
     pub attempt: u32,
     nonlinear: bool,
+    /// Matrix values of the last factorization (empty: none valid).
+    lu_fresh_values: Vec<f64>,
+    /// Time step the last factorization was made for (its companion conductances).
+    lu_step: f64,
+    /// Allow reusing a factorization across Newton iterations and time steps (transient).
+    pub chord_enabled: bool,
+    chord_ok: bool,
 }
 
 impl System {
@@ -145,6 +152,10 @@ impl System {
             step_index: 0,
             attempt: 0,
             nonlinear,
+            lu_fresh_values: Vec::new(),
+            lu_step: 0.0,
+            chord_enabled: std::env::var_os("MTJSIM_JACOBIAN_REUSE").is_some(),
+            chord_ok: false,
         })
     }
 
@@ -230,34 +241,69 @@ impl System {
         let mut xnew = vec![0.0; n];
         let mut worst: Vec<(usize, f64)> = Vec::new();
         let max_iter = p.max_iter.max(1);
+        let mut prev_ratio = f64::INFINITY;
         for iter in 0..max_iter {
             let noncon = self.load(p, init, false);
             self.stats.newton_iterations += 1;
-            self.stats.lu_factorizations += 1;
-            match self.solver.factor(&self.values) {
-                Ok(()) => {}
-                Err(SolveError::Singular) | Err(SolveError::Backend(_)) => {
+            // Jacobian reuse (chord Newton), transient only: keep the last factorization while
+            // it still contracts the update fast; the residual is then formed explicitly.
+            let chord = self.nonlinear
+                && self.chord_enabled
+                && self.lu_fresh_values.len() == self.values.len()
+                && p.mode == Mode::Tran
+                && self.chord_ok
+                && (self.integ.delta_old[0] / self.lu_step - 1.0).abs() < 0.2
+                && iter < max_iter / 2;
+            if !chord && self.values != self.lu_fresh_values {
+                self.stats.lu_factorizations += 1;
+                if self.solver.factor(&self.values).is_err() {
+                    self.lu_fresh_values.clear();
                     return Err(NewtonFailure::Singular);
                 }
+                self.lu_fresh_values.clone_from(&self.values);
+                self.lu_step = self.integ.delta_old[0];
             }
-            xnew.copy_from_slice(&self.rhs);
-            self.solver.solve(&mut xnew);
+            if chord && self.values != self.lu_fresh_values {
+                let r = self.asm.residual(&self.values, &self.x[1..], &self.rhs);
+                xnew.copy_from_slice(&r);
+                self.solver.solve(&mut xnew);
+                for (k, v) in xnew.iter_mut().enumerate() {
+                    *v += self.x[k + 1];
+                }
+            } else {
+                xnew.copy_from_slice(&self.rhs);
+                self.solver.solve(&mut xnew);
+            }
             if xnew.iter().any(|v| !v.is_finite()) {
+                self.lu_fresh_values.clear();
                 return Err(NewtonFailure::Singular);
             }
             // Convergence: every unknown moved less than reltol·|x| + vntol (abstol for currents).
             worst.clear();
             let mut converged = true;
+            let mut ratio = 0.0f64;
             for k in 0..n {
                 let (old, new) = (self.x[k + 1], xnew[k]);
                 let atol = if self.is_current[k + 1] { self.options.abstol } else { self.options.vntol };
                 let tol = self.options.reltol * old.abs().max(new.abs()) + atol;
                 let d = (new - old).abs();
+                ratio = ratio.max(d / tol);
                 if d > tol {
                     converged = false;
                     worst.push((k + 1, d / tol));
                 }
             }
+            // A stale Jacobian must show fast contraction before its small update is trusted
+            // as convergence; one that contracts slowly is replaced at the next iteration.
+            if chord && (iter == 0 || ratio > 0.25 * prev_ratio) {
+                converged = false;
+                if iter > 0 {
+                    self.chord_ok = false;
+                }
+            } else if !chord {
+                self.chord_ok = true;
+            }
+            prev_ratio = ratio;
             self.x[1..].copy_from_slice(&xnew);
             let was_init = init == InitPhase::Junction;
             init = InitPhase::Normal;
@@ -272,6 +318,7 @@ impl System {
                 return Ok(iter + 1);
             }
         }
+        self.chord_ok = false;
         worst.sort_by(|a, b| b.1.total_cmp(&a.1));
         Err(NewtonFailure::NoConvergence {
             worst: worst

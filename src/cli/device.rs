@@ -137,7 +137,7 @@ pub enum Experiment {
     /// Temperature step response to a current pulse and its decay, vs the analytic law.
     Heat {
         /// Pulse current in units of Ic0 (polarity that stabilises the initial state).
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = 2.0)]
         amp: f64,
         /// Pulse width (s) [default: 4 τ_th].
         #[arg(long, value_parser = si)]

@@ -267,10 +267,9 @@ impl Diode {
     }
 }
 
-/// Junction current and conductance at `vd` (ngspice `dioload.c`): returns
-/// `(cd, gd, cdb, gdb)` where `cd/gd` include knees and `gmin`, and `cdb/gdb` are the bare
-/// junction current and conductance (what the diffusion charge follows).
-fn junction_current(tp: &Temp, vd: f64, gmin: f64) -> (f64, f64, f64, f64) {
+/// Junction current and conductance at `vd` (ngspice `dioload.c`), including the
+/// high-injection knees and `gmin`.
+fn junction_current(tp: &Temp, vd: f64, gmin: f64) -> (f64, f64) {
     let (cdb, gdb) = if vd >= -3.0 * tp.vte {
         let evd = (vd / tp.vte).exp();
         (tp.csat * (evd - 1.0), tp.csat * evd / tp.vte)
@@ -295,7 +294,7 @@ fn junction_current(tp: &Temp, vd: f64, gmin: f64) -> (f64, f64, f64, f64) {
         gd = ((1.0 + s) * gd + cd * gd / (2.0 * s * tp.ikr)) / (1.0 + 2.0 * s - cd / tp.ikr);
         cd /= 1.0 + s;
     }
-    (cd + gmin * vd, gd + gmin, cdb, gdb)
+    (cd + gmin * vd, gd + gmin)
 }
 
 impl Device for Diode {
@@ -333,10 +332,10 @@ impl Device for Diode {
         let raw = ctx.v(self.ap, self.c);
         let held = junction::hold_off(ctx, self.off, st + ST_HOLD, &[raw]);
         let vd = if ctx.uic_start {
-            // ngspice (MODEINITJCT | MODETRANOP | MODEUIC): the device initial condition
-            // (IC=, 0 by default), not the node voltages.
+            // ngspice (MODEINITJCT | MODETRANOP | MODEUIC): the device initial condition,
+            // which DIOgetic takes from the external nodes' initial values.
             limited = false;
-            0.0
+            ctx.v(self.a, self.c)
         } else if held && ctx.init == InitPhase::Normal {
             // MODEINITFIX for an `off` diode: held at 0 V, no limiting check.
             limited = false;
@@ -362,9 +361,10 @@ impl Device for Diode {
             limited = lim;
             v
         };
-        let (mut cd, mut gd, _, _) = junction_current(tp, vd, ctx.gmin);
+        let (mut cd, mut gd) = junction_current(tp, vd, ctx.gmin);
 
-        // Charge: depletion + diffusion. Stored in DC too so a transient starts consistent.
+        // Charge: depletion + diffusion TT·id (ngspice-39 uses the current after the knees,
+        // gmin included). Stored in DC too so a transient starts consistent.
         let (qdep, cdep) = tp.dep.eval(vd);
         let q = qdep + tp.tt * cd;
         let capd = cdep + tp.tt * gd;

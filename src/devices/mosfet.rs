@@ -595,9 +595,11 @@ impl Device for Mosfet {
         ];
         let held = junction::hold_off(ctx, self.off, st + HOLD, &raw);
         if ctx.uic_start {
-            // ngspice (MODEINITJCT | MODETRANOP | MODEUIC): the instance initial conditions
-            // (IC=, all 0 here), not the node voltages.
-            (vbs, vgs, vds) = (0.0, 0.0, 0.0);
+            // ngspice (MODEINITJCT | MODETRANOP | MODEUIC): the instance initial conditions,
+            // which MOS1getic takes from the external nodes' initial values.
+            vbs = typ * ctx.v(self.b, self.s);
+            vgs = typ * ctx.v(self.g, self.s);
+            vds = typ * ctx.v(self.d, self.s);
             check = false;
         } else if held && ctx.init == InitPhase::Normal {
             // MODEINITFIX for an `off` device: zero voltages, no limiting check.
