@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::circuit::{Circuit, Method, Options};
 use crate::devices::{self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval};
-use crate::linalg::{Assembler, GpLu, LinearSolver, PatternBuilder, SolveError};
+use crate::linalg::{Assembler, GpLu, LinearSolver, PatternBuilder};
 use crate::results::Stats;
 
 /// Conductance (S) that pins a node to a `.nodeset` / `.ic` value during the operating point.
@@ -228,10 +228,12 @@ impl System {
             pins: Vec::new(),
             sources_at_t0: false,
         };
+        // Devices set their states from the `.ic` node values only (as ngspice does); element
+        // `ic=` values then fill in the unknowns shown at t = 0 and used as the first guess.
+        self.load(&p, InitPhase::Normal, true);
         for d in &self.devices {
             d.init_unknowns(&mut self.x);
         }
-        self.load(&p, InitPhase::Normal, true);
     }
 
     /// Newton–Raphson at one point, starting from `self.x`. On success `self.x` and
@@ -282,8 +284,8 @@ impl System {
             worst.clear();
             let mut converged = true;
             let mut ratio = 0.0f64;
-            for k in 0..n {
-                let (old, new) = (self.x[k + 1], xnew[k]);
+            for (k, &new) in xnew.iter().enumerate() {
+                let old = self.x[k + 1];
                 let atol = if self.is_current[k + 1] { self.options.abstol } else { self.options.vntol };
                 let tol = self.options.reltol * old.abs().max(new.abs()) + atol;
                 let d = (new - old).abs();

@@ -127,26 +127,25 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
             let params = NewtonParams {
                 mode: Mode::Tran,
                 time: t_new,
-                max_iter: sys.options.itl4,
+                // ngspice's NIiter never allows fewer than 100 iterations per point.
+                max_iter: sys.options.itl4.max(100),
                 srcfact: 1.0,
                 diag_gmin: 0.0,
                 pins: Vec::new(),
                 sources_at_t0: false,
             };
-            match sys.newton(&params, InitPhase::Normal) {
-                Err(failure) => {
-                    sys.x.copy_from_slice(&x_saved);
-                    sys.stats.rejected_steps += 1;
-                    delta /= 8.0;
-                    order = 1;
-                    if delta < delmin {
-                        let mut e = SimError::from_failure("transient", Some(t_new), &failure, sys);
-                        e.message.push_str(" (timestep too small)");
-                        break Err((e, x_saved));
-                    }
-                    continue;
+            if let Err(failure) = sys.newton(&params, InitPhase::Normal) {
+                // Newton failed: retry the point with an eighth of the step at order 1.
+                sys.x.copy_from_slice(&x_saved);
+                sys.stats.rejected_steps += 1;
+                delta /= 8.0;
+                order = 1;
+                if delta < delmin {
+                    let mut e = SimError::from_failure("transient", Some(t_new), &failure, sys);
+                    e.message.push_str(" (timestep too small)");
+                    break Err((e, x_saved));
                 }
-                Ok(_) => {}
+                continue;
             }
             if first {
                 break Ok((t_new, delta, x_saved));

@@ -650,7 +650,8 @@ mod tests {
     #[test]
     fn operating_point_matches_ngspice() {
         use crate::circuit::{Analysis, Circuit, Element, ElementKind, Waveform};
-        let cases: [(f64, f64, &[(&str, f64)], f64); 2] = [
+        type Case<'a> = (f64, f64, &'a [(&'a str, f64)], f64);
+        let cases: [Case; 2] = [
             (0.7, 1.0, &[("is", 1e-14)], -5.670347e-03),
             (
                 -5.2,

@@ -15,6 +15,7 @@
 //! - temperature: `cth dT/dt = I·V − (T − tamb)/rth`, integrated by the circuit's own
 //!   method (trapezoidal or Gear) like any charge; `cth = 0` makes it algebraic and
 //!   `rth = 0` pins `T = tamb`.
+//!
 //! In DC the magnetization is frozen at its initial state and the temperature is either
 //! the instance's `temp0` or the Joule-heated steady state.
 //!

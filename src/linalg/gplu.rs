@@ -256,7 +256,7 @@ impl GpLu {
             for q in self.l_ptr[k]..self.l_ptr[k + 1] {
                 col_max = col_max.max(self.x[self.l_row[q]].abs());
             }
-            if !(pivot.abs() > REFACTOR_PIVOT_TOL * col_max) || !pivot.is_finite() {
+            if pivot.abs() <= REFACTOR_PIVOT_TOL * col_max || !pivot.is_finite() {
                 // Clean the work vector before giving up.
                 for q in self.l_ptr[k]..self.l_ptr[k + 1] {
                     self.x[self.l_row[q]] = 0.0;

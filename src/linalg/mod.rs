@@ -152,9 +152,9 @@ impl Assembler {
     /// Residual `b − A·x` (for diagnostics), with `x` and `b` in unknown order.
     pub fn residual(&self, values: &[f64], x: &[f64], b: &[f64]) -> Vec<f64> {
         let mut r = b.to_vec();
-        for c in 0..self.n {
+        for (c, xc) in x.iter().enumerate().take(self.n) {
             for k in self.col_ptr[c]..self.col_ptr[c + 1] {
-                r[self.row_idx[k]] -= values[k] * x[c];
+                r[self.row_idx[k]] -= values[k] * xc;
             }
         }
         r

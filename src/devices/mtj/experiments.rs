@@ -325,6 +325,15 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
     (m, sd)
 }
 
+/// "mean +- sd unit (n events)" or "no switching".
+fn events_summary(v: &[f64], unit: &str, digits: usize) -> String {
+    if v.is_empty() {
+        return "no switching in the sweep".into();
+    }
+    let (m, sd) = mean_sd(v);
+    format!("{m:.digits$e} +- {sd:.2e} {unit} ({} events)", v.len())
+}
+
 /// Triangular sweep 0 → −amp → +amp → 0 over `period` (value at time t).
 fn triangle(t: f64, period: f64, amp: f64) -> f64 {
     let u = (t / period).clamp(0.0, 1.0) * 4.0;
@@ -428,14 +437,16 @@ pub fn rv(p: &MtjParams, ctx: &Ctx, o: &RvOpts) -> Result<Report, String> {
         "R (Ohm)",
         &vec![(String::new(), pts)],
     );
-    let (a, sa) = mean_sd(&to_ap);
-    let (b2, sb) = mean_sd(&to_p);
     rep.line(format!(
         "R-V: vmax = {vmax:.3} V, sweep {}, dt = {}, {n} trial(s)",
         eng(period, "s"),
         eng(dt, "s")
     ));
-    rep.line(format!("V_sw(P->AP) = {a:.4} +- {sa:.4} V ({} events), V_sw(AP->P) = {b2:.4} +- {sb:.4} V ({} events)", to_ap.len(), to_p.len()));
+    rep.line(format!(
+        "V_sw(P->AP) = {}, V_sw(AP->P) = {}",
+        events_summary(&to_ap, "V", 4),
+        events_summary(&to_p, "V", 4)
+    ));
     Ok(rep)
 }
 
@@ -522,15 +533,16 @@ pub fn rh(p: &MtjParams, ctx: &Ctx, o: &RhOpts) -> Result<Report, String> {
         "R (Ohm)",
         &vec![(String::new(), pts)],
     );
-    let (a, sa) = mean_sd(&down);
-    let (c, sc) = mean_sd(&up);
     rep.line(format!(
         "R-H: hmax = {hmax:.4e} A/m, H_k,eff = {:.4e} A/m, dt = {}, {n} trial(s)",
         hk_eff_a_per_m(p, t),
         eng(dt, "s")
     ));
     rep.line(format!(
-        "switching fields: {a:.4e} +- {sa:.2e} A/m (+ -> -), {c:.4e} +- {sc:.2e} A/m (- -> +)"
+        "switching fields: {} (+ -> -), {} (- -> +); the loop is dynamic: slower sweeps \
+         switch closer to the thermally activated field",
+        events_summary(&down, "A/m", 4),
+        events_summary(&up, "A/m", 4)
     ));
     Ok(rep)
 }
