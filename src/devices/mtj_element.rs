@@ -33,7 +33,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::mtj::llgs::{MagCoeffs, dm_dt, dm_dt_jacobian};
 use super::mtj::params::{InstanceParams, MtjParams};
-use super::mtj::temperature::{precession_frequency_hz, tmr};
+use super::mtj::temperature::precession_frequency_hz;
+use super::mtj::transport::conductance;
 use super::mtj::vec3::{V3, dot};
 use super::{Device, LoadCtx, Mode, Setup, TruncCtx};
 use crate::circuit::{Model, Options};
@@ -105,32 +106,7 @@ pub struct MtjElement {
     rhs: [usize; 6],
 }
 
-/// Conductance and its partial derivatives at one point.
-struct Conductance {
-    g: f64,
-    dg_dv: f64,
-    dg_dc: f64,
-    dg_dt: f64,
-}
-
 impl MtjElement {
-    fn conductance(&self, c: f64, v: f64, temp_k: f64) -> Conductance {
-        let gp = self.p.g_p_s();
-        let t = tmr(&self.p, v, temp_k);
-        let gap = gp / (1.0 + t);
-        let x2 = (v / self.p.vh_v).powi(2);
-        let dtmr_dv = -t * 2.0 * v / (self.p.vh_v * self.p.vh_v) / (1.0 + x2);
-        let t0 = self.p.tmr0 * (1.0 - self.p.ttmr_per_k * (temp_k - self.p.tref_k));
-        let dtmr_dt = if t0 > 0.0 { -self.p.tmr0 * self.p.ttmr_per_k / (1.0 + x2) } else { 0.0 };
-        let dgap_dtmr = -gp / ((1.0 + t) * (1.0 + t));
-        Conductance {
-            g: 0.5 * gp * (1.0 + c) + 0.5 * gap * (1.0 - c),
-            dg_dv: 0.5 * (1.0 - c) * dgap_dtmr * dtmr_dv,
-            dg_dc: 0.5 * (gp - gap),
-            dg_dt: 0.5 * (1.0 - c) * dgap_dtmr * dtmr_dt,
-        }
-    }
-
     fn temp_of(&self, x: &[f64]) -> f64 {
         if self.p.rth_k_per_w > 0.0 { x[self.eq_t].max(MIN_TEMP_K) } else { self.p.tamb_k }
     }
@@ -193,11 +169,11 @@ impl Device for MtjElement {
         let temp = self.temp_of(x);
         let mp = self.p.mp;
         let c = dot(m, mp);
-        let g = self.conductance(c, v, temp);
-        let i = g.g * v;
-        let di_dv = g.g + v * g.dg_dv;
-        let di_dm: V3 = std::array::from_fn(|k| v * g.dg_dc * mp[k]);
-        let di_dt = v * g.dg_dt;
+        let g = conductance(&self.p, c, v, temp);
+        let i = g.g_s * v;
+        let di_dv = g.g_s + v * g.dg_dv;
+        let di_dm: V3 = std::array::from_fn(|k| v * g.dg_dmdotp * mp[k]);
+        let di_dt = v * g.dg_dtemp;
         let s = self.state;
 
         // KCL: I(V, m, T) leaves `free`, enters `ref`; linearised around the iterate.
@@ -336,7 +312,7 @@ impl Device for MtjElement {
         let v = x[self.free] - x[self.reference];
         let m = self.m_of(x);
         let temp = self.temp_of(x);
-        let g = self.conductance(dot(m, self.p.mp), v, temp).g;
+        let g = conductance(&self.p, dot(m, self.p.mp), v, temp).g_s;
         let i = state0[self.state + 8];
         vec![
             ("mx", m[0]),
