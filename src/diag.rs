@@ -31,13 +31,18 @@ pub struct SourceMap {
 
 impl SourceMap {
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<Arc<str>>) -> usize {
-        self.files.push(SourceFile { path: path.into(), text: text.into() });
+        self.files.push(SourceFile {
+            path: path.into(),
+            text: text.into(),
+        });
         self.files.len() - 1
     }
 
     /// 1-based (line, column) of a byte offset; column counts characters.
     pub fn line_col(&self, span: Span) -> (usize, usize) {
-        let Some(f) = self.files.get(span.file) else { return (0, 0) };
+        let Some(f) = self.files.get(span.file) else {
+            return (0, 0);
+        };
         let start = span.start.min(f.text.len());
         let before = &f.text[..floor_char_boundary(&f.text, start)];
         let line = before.matches('\n').count() + 1;
@@ -48,10 +53,14 @@ impl SourceMap {
 
     /// The full text of the line containing `span.start` (without the newline).
     pub fn line_text(&self, span: Span) -> &str {
-        let Some(f) = self.files.get(span.file) else { return "" };
+        let Some(f) = self.files.get(span.file) else {
+            return "";
+        };
         let start = floor_char_boundary(&f.text, span.start.min(f.text.len()));
         let line_start = f.text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = f.text[start..].find('\n').map_or(f.text.len(), |i| start + i);
+        let line_end = f.text[start..]
+            .find('\n')
+            .map_or(f.text.len(), |i| start + i);
         f.text[line_start..line_end].trim_end_matches('\r')
     }
 }
@@ -82,10 +91,20 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>, span: Option<Span>) -> Self {
-        Diagnostic { severity: Severity::Error, message: message.into(), span, help: None }
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            help: None,
+        }
     }
     pub fn warning(message: impl Into<String>, span: Option<Span>) -> Self {
-        Diagnostic { severity: Severity::Warning, message: message.into(), span, help: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            span,
+            help: None,
+        }
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
@@ -112,7 +131,13 @@ impl Diagnostic {
                     let f = &sources.files[span.file].text;
                     let s = floor_char_boundary(f, span.start.min(f.len()));
                     let e = floor_char_boundary(f, span.end.min(f.len())).max(s);
-                    f[s..e].split('\n').next().unwrap_or("").chars().count().max(1)
+                    f[s..e]
+                        .split('\n')
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .count()
+                        .max(1)
                 };
                 out.push_str(&format!(
                     "{:w$} | {:c$}{}\n",
@@ -152,6 +177,10 @@ impl Diagnostics {
         self.items.push(d);
     }
     pub fn render(&self, sources: &SourceMap) -> String {
-        self.items.iter().map(|d| d.render(sources)).collect::<Vec<_>>().join("\n")
+        self.items
+            .iter()
+            .map(|d| d.render(sources))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }

@@ -5,8 +5,8 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod analysis;
-pub mod cli;
 pub mod circuit;
+pub mod cli;
 pub mod devices;
 pub mod diag;
 pub mod generate;

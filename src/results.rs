@@ -74,7 +74,9 @@ impl Plot {
     /// Vector by case-insensitive name (the scale included).
     pub fn get(&self, name: &str) -> Option<&Vector> {
         let lower = name.to_ascii_lowercase();
-        std::iter::once(&self.scale).chain(&self.vectors).find(|v| v.name == lower)
+        std::iter::once(&self.scale)
+            .chain(&self.vectors)
+            .find(|v| v.name == lower)
     }
 }
 

@@ -61,11 +61,20 @@ c1 out 0 1n
     let t = &p.scale.data;
     let vout = vector(p, "v(out)");
     let iv = vector(p, "i(v1)");
-    assert!(t[0] == 0.0 && (t[t.len() - 1] - 6e-6).abs() < 1e-15, "time span {}..{}", t[0], t[t.len() - 1]);
+    assert!(
+        t[0] == 0.0 && (t[t.len() - 1] - 6e-6).abs() < 1e-15,
+        "time span {}..{}",
+        t[0],
+        t[t.len() - 1]
+    );
     let mut worst = (0.0f64, 0.0);
     for (k, &tk) in t.iter().enumerate() {
         // The 1 ps ramp delays the response by half a ramp: negligible at this tolerance.
-        let expect = if tk <= 0.0 { 0.0 } else { 1.0 - (-(tk - 0.5e-12).max(0.0) / tau).exp() };
+        let expect = if tk <= 0.0 {
+            0.0
+        } else {
+            1.0 - (-(tk - 0.5e-12).max(0.0) / tau).exp()
+        };
         let err = (vout[k] - expect).abs();
         if err > worst.0 {
             worst = (err, tk);
@@ -80,8 +89,16 @@ c1 out 0 1n
             );
         }
     }
-    eprintln!("rc step: worst |v(out) - (1 - exp(-t/RC))| = {:.3e} V at t = {:e}", worst.0, worst.1);
-    assert!(worst.0 < 1e-3, "v(out) deviates from 1 - exp(-t/RC) by {:.3e} V at t = {:e}", worst.0, worst.1);
+    eprintln!(
+        "rc step: worst |v(out) - (1 - exp(-t/RC))| = {:.3e} V at t = {:e}",
+        worst.0, worst.1
+    );
+    assert!(
+        worst.0 < 1e-3,
+        "v(out) deviates from 1 - exp(-t/RC) by {:.3e} V at t = {:e}",
+        worst.0,
+        worst.1
+    );
     // After 6 tau the capacitor is within 0.25 % of the final value.
     assert!((vout[vout.len() - 1] - (1.0 - (-6.0f64).exp())).abs() < 1e-3);
 }
@@ -119,7 +136,11 @@ c1 top 0 1n ic=1
             crossings.push(t[k - 1] + (t[k] - t[k - 1]) * a / (a - b));
         }
     }
-    assert!(crossings.len() >= 14, "only {} zero crossings in 8 periods", crossings.len());
+    assert!(
+        crossings.len() >= 14,
+        "only {} zero crossings in 8 periods",
+        crossings.len()
+    );
     let n = crossings.len() - 1;
     let measured = 2.0 * (crossings[n] - crossings[0]) / n as f64;
     let rel = (measured - period).abs() / period;
@@ -136,8 +157,13 @@ c1 top 0 1n ic=1
         period / 4.0
     );
     // Amplitude: a lossless tank keeps its energy (trapezoidal rule does not damp).
-    let vmax_late = v[v.len() * 3 / 4..].iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    assert!((vmax_late - 1.0).abs() < 5e-3, "late amplitude {vmax_late}, expected 1 V");
+    let vmax_late = v[v.len() * 3 / 4..]
+        .iter()
+        .fold(0.0f64, |m, x| m.max(x.abs()));
+    assert!(
+        (vmax_late - 1.0).abs() < 5e-3,
+        "late amplitude {vmax_late}, expected 1 V"
+    );
 }
 
 /// Energy balance of a PULSE-driven series RLC: source energy = resistor heat + the energy
@@ -174,11 +200,19 @@ c1 b 0 1n
     let e_l = 0.5 * l * il[n] * il[n];
     // Series loop: the source current is the inductor current.
     for k in 0..=n {
-        assert!((iv[k] + il[k]).abs() < 1e-9 + 1e-6 * il[k].abs(), "i(v1) != -i(l1) at t = {:e}", t[k]);
+        assert!(
+            (iv[k] + il[k]).abs() < 1e-9 + 1e-6 * il[k].abs(),
+            "i(v1) != -i(l1) at t = {:e}",
+            t[k]
+        );
     }
     assert!(e_src > 0.0, "source energy {e_src:e} J should be positive");
     // The end state must hold a real share of the energy for the check to mean anything.
-    assert!(e_c + e_l > 0.01 * e_src, "stored energy too small to test: {:e} of {e_src:e}", e_c + e_l);
+    assert!(
+        e_c + e_l > 0.01 * e_src,
+        "stored energy too small to test: {:e} of {e_src:e}",
+        e_c + e_l
+    );
     let balance = (e_src - (e_r + e_c + e_l)).abs() / e_src;
     eprintln!(
         "rlc energy: source {e_src:e} J, R {e_r:e} J, C {e_c:e} J, L {e_l:e} J, balance {balance:.2e}, engine {:e} J",
@@ -188,7 +222,11 @@ c1 b 0 1n
         balance < 1e-3,
         "energy balance off by {balance:.2e}: source {e_src:e} J, R {e_r:e} J, C {e_c:e} J, L {e_l:e} J"
     );
-    assert_eq!(out.source_energy_j.len(), 1, "one transient, one source energy");
+    assert_eq!(
+        out.source_energy_j.len(),
+        1,
+        "one transient, one source energy"
+    );
     let engine = out.source_energy_j[0];
     let rel = (engine - e_src).abs() / e_src;
     assert!(

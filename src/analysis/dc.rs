@@ -12,7 +12,9 @@ fn sweep_values(s: &DcSweep) -> Vec<f64> {
         return vec![s.start];
     }
     let n = ((s.stop - s.start) / s.step + 1e-9).floor().max(0.0) as usize;
-    (0..=n.min(10_000_000)).map(|k| s.start + k as f64 * s.step).collect()
+    (0..=n.min(10_000_000))
+        .map(|k| s.start + k as f64 * s.step)
+        .collect()
 }
 
 fn device_index(sys: &System, name: &str) -> Result<usize, SimError> {
@@ -24,15 +26,29 @@ fn device_index(sys: &System, name: &str) -> Result<usize, SimError> {
 
 /// Run a DC sweep; returns one plot (the outer sweep's points concatenated, as ngspice does).
 pub fn run(sys: &mut System, circuit: &Circuit, sweeps: &[DcSweep]) -> Result<Plot, SimError> {
-    let inner = sweeps.first().ok_or_else(|| SimError::simple(".dc needs a source"))?;
+    let inner = sweeps
+        .first()
+        .ok_or_else(|| SimError::simple(".dc needs a source"))?;
     let inner_dev = device_index(sys, &inner.source)?;
     let outer = match sweeps.get(1) {
         Some(s) => Some((device_index(sys, &s.source)?, sweep_values(s))),
         None => None,
     };
-    let scale_name = if inner.source.starts_with('i') { "i(i-sweep)" } else { "v(v-sweep)" };
-    let kind = if inner.source.starts_with('i') { VecKind::Current } else { VecKind::Voltage };
-    let scale = Vector { name: scale_name.into(), kind, data: Vec::new() };
+    let scale_name = if inner.source.starts_with('i') {
+        "i(i-sweep)"
+    } else {
+        "v(v-sweep)"
+    };
+    let kind = if inner.source.starts_with('i') {
+        VecKind::Current
+    } else {
+        VecKind::Voltage
+    };
+    let scale = Vector {
+        name: scale_name.into(),
+        kind,
+        data: Vec::new(),
+    };
     let mut rec = Recorder::new(sys, circuit, "DC transfer characteristic", scale)
         .map_err(SimError::simple)?;
     let saved_inner = sys.devices[inner_dev].dc_value().unwrap_or(0.0);

@@ -12,7 +12,7 @@ pub mod tran;
 use std::time::Instant;
 
 use crate::circuit::{Analysis, Circuit};
-use crate::results::{Plot, Stats, Vector, VecKind};
+use crate::results::{Plot, Stats, VecKind, Vector};
 pub use system::System;
 
 /// A simulation failure with what the user can try, and the waveforms computed so far.
@@ -29,7 +29,13 @@ pub struct SimError {
 
 impl SimError {
     pub fn simple(message: impl Into<String>) -> SimError {
-        SimError { message: message.into(), help: String::new(), worst: Vec::new(), time: None, plots: Vec::new() }
+        SimError {
+            message: message.into(),
+            help: String::new(),
+            worst: Vec::new(),
+            time: None,
+            plots: Vec::new(),
+        }
     }
 }
 
@@ -39,7 +45,9 @@ impl std::fmt::Display for SimError {
         if !self.worst.is_empty() {
             writeln!(f, "  largest residuals / updates:")?;
             for (name, v) in &self.worst {
-                let shown = name.strip_suffix("#branch").map_or(format!("v({name})"), |e| format!("i({e})"));
+                let shown = name
+                    .strip_suffix("#branch")
+                    .map_or(format!("v({name})"), |e| format!("i({e})"));
                 writeln!(f, "    {shown:<24} {v:.3e}")?;
             }
         }
@@ -102,11 +110,16 @@ pub fn simulate(circuit: &Circuit) -> Result<SimOutput, SimError> {
                 if let Err(e) = op::solve(&mut sys, &[], &circuit.nodeset) {
                     return Err(finish(&sys, e, plots));
                 }
-                let mut rec = record::Recorder::new(&sys, circuit, "Operating Point", Vector {
-                    name: String::new(),
-                    kind: VecKind::Voltage,
-                    data: Vec::new(),
-                })
+                let mut rec = record::Recorder::new(
+                    &sys,
+                    circuit,
+                    "Operating Point",
+                    Vector {
+                        name: String::new(),
+                        kind: VecKind::Voltage,
+                        data: Vec::new(),
+                    },
+                )
                 .map_err(SimError::simple)?;
                 rec.record(&sys, 0.0);
                 let mut plot = rec.finish();
@@ -120,8 +133,20 @@ pub fn simulate(circuit: &Circuit) -> Result<SimOutput, SimError> {
                 Ok(p) => plots.push(p),
                 Err(e) => return Err(finish(&sys, e, plots)),
             },
-            Analysis::Tran { tstep, tstop, tstart, tmax, uic } => {
-                let spec = tran::TranSpec { tstep: *tstep, tstop: *tstop, tstart: *tstart, tmax: *tmax, uic: *uic };
+            Analysis::Tran {
+                tstep,
+                tstop,
+                tstart,
+                tmax,
+                uic,
+            } => {
+                let spec = tran::TranSpec {
+                    tstep: *tstep,
+                    tstop: *tstop,
+                    tstart: *tstart,
+                    tmax: *tmax,
+                    uic: *uic,
+                };
                 match tran::run(&mut sys, circuit, spec) {
                     Ok(r) => {
                         plots.push(r.plot);

@@ -8,7 +8,11 @@ use crate::devices::{InitPhase, Mode};
 /// Solve the operating point into `sys.x` / `sys.states[0]`.
 /// `pins` hold node values fixed for the whole solve (`.ic` without UIC); `nodeset` values
 /// guide only the first solve and are then released.
-pub fn solve(sys: &mut System, pins: &[(usize, f64)], nodeset: &[(usize, f64)]) -> Result<(), SimError> {
+pub fn solve(
+    sys: &mut System,
+    pins: &[(usize, f64)],
+    nodeset: &[(usize, f64)],
+) -> Result<(), SimError> {
     solve_with(sys, pins, nodeset, false)
 }
 
@@ -36,7 +40,11 @@ pub fn solve_with(
     if !nodeset.is_empty() {
         let _ = sys.newton(&base(1.0, 0.0, nodeset), InitPhase::Junction);
     }
-    let init = if nodeset.is_empty() { InitPhase::Junction } else { InitPhase::Normal };
+    let init = if nodeset.is_empty() {
+        InitPhase::Junction
+    } else {
+        InitPhase::Normal
+    };
     match sys.newton(&base(1.0, 0.0, &[]), init) {
         Ok(_) => return Ok(()),
         Err(e) => last_failure = e,
@@ -47,7 +55,11 @@ pub fn solve_with(
     let mut g = 1e-2;
     let mut first = true;
     while g > sys.options.gmin {
-        let init = if first { InitPhase::Junction } else { InitPhase::Normal };
+        let init = if first {
+            InitPhase::Junction
+        } else {
+            InitPhase::Normal
+        };
         first = false;
         if let Err(e) = sys.newton(&base(1.0, g, &[]), init) {
             last_failure = e;
@@ -70,7 +82,11 @@ pub fn solve_with(
     let mut saved = sys.x.clone();
     while f < 1.0 {
         let next = (f + df).min(1.0);
-        let init = if first { InitPhase::Junction } else { InitPhase::Normal };
+        let init = if first {
+            InitPhase::Junction
+        } else {
+            InitPhase::Normal
+        };
         match sys.newton(&base(next, 0.0, &[]), init) {
             Ok(_) => {
                 first = false;
@@ -91,12 +107,24 @@ pub fn solve_with(
     if f >= 1.0 {
         return Ok(());
     }
-    Err(SimError::from_failure("operating point", None, &last_failure, sys))
+    Err(SimError::from_failure(
+        "operating point",
+        None,
+        &last_failure,
+        sys,
+    ))
 }
 
 impl SimError {
-    pub(crate) fn from_failure(what: &str, time: Option<f64>, f: &NewtonFailure, sys: &System) -> SimError {
-        let at = time.map(|t| format!(" at t = {}", crate::analysis::fmt_time(t))).unwrap_or_default();
+    pub(crate) fn from_failure(
+        what: &str,
+        time: Option<f64>,
+        f: &NewtonFailure,
+        sys: &System,
+    ) -> SimError {
+        let at = time
+            .map(|t| format!(" at t = {}", crate::analysis::fmt_time(t)))
+            .unwrap_or_default();
         match f {
             NewtonFailure::Singular => SimError {
                 message: format!("{what}{at}: singular matrix"),

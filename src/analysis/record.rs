@@ -52,15 +52,29 @@ impl Recorder {
         let mut vectors = Vec::new();
         let mut add = |p: Probe, name: String, kind: VecKind| {
             probes.push(p);
-            vectors.push(Vector { name, kind, data: Vec::new() });
+            vectors.push(Vector {
+                name,
+                kind,
+                data: Vec::new(),
+            });
         };
         if circuit.saves.is_empty() {
-            for (eq, name) in sys.eq_names.iter().enumerate().skip(1).take(sys.n_nodes - 1) {
+            for (eq, name) in sys
+                .eq_names
+                .iter()
+                .enumerate()
+                .skip(1)
+                .take(sys.n_nodes - 1)
+            {
                 add(Probe::Eq(eq), format!("v({name})"), VecKind::Voltage);
             }
             for (eq, name) in sys.eq_names.iter().enumerate().skip(sys.n_nodes) {
                 if let Some(elem) = name.strip_suffix("#branch") {
-                    add(Probe::Eq(eq), format!("i({})", ngspice_element_name(elem)), VecKind::Current);
+                    add(
+                        Probe::Eq(eq),
+                        format!("i({})", ngspice_element_name(elem)),
+                        VecKind::Current,
+                    );
                 }
             }
         } else {
@@ -80,8 +94,16 @@ impl Recorder {
                         let name = format!("i({})", ngspice_element_name(el));
                         if let Some(&br) = sys.branches.get(el) {
                             add(Probe::Eq(br), name, VecKind::Current);
-                        } else if let Some(index) = sys.devices.iter().position(|d| d.name() == el) {
-                            add(Probe::Device { index, quantity: "i".into() }, name, VecKind::Current);
+                        } else if let Some(index) = sys.devices.iter().position(|d| d.name() == el)
+                        {
+                            add(
+                                Probe::Device {
+                                    index,
+                                    quantity: "i".into(),
+                                },
+                                name,
+                                VecKind::Current,
+                            );
                         } else {
                             return Err(format!("no element '{el}' for i({el})"));
                         }
@@ -93,7 +115,10 @@ impl Recorder {
                             .position(|d| d.name() == el)
                             .ok_or_else(|| format!("no element '{el}' for {q}({el})"))?;
                         add(
-                            Probe::Device { index, quantity: q.clone() },
+                            Probe::Device {
+                                index,
+                                quantity: q.clone(),
+                            },
                             format!("{q}({})", ngspice_element_name(el)),
                             kind_of_quantity(q),
                         );
@@ -103,7 +128,12 @@ impl Recorder {
         }
         Ok(Recorder {
             probes,
-            plot: Plot { title: circuit.title.clone(), name: plot_name.into(), scale, vectors },
+            plot: Plot {
+                title: circuit.title.clone(),
+                name: plot_name.into(),
+                scale,
+                vectors,
+            },
         })
     }
 

@@ -124,7 +124,10 @@ impl System {
         let rhs_slots = pattern.rhs_slot_count();
         let asm = pattern.finish(n_eq);
         let solver = GpLu::new(&asm).map_err(|e| e.to_string())?;
-        let mut integ = Integrator { method: circuit.options.method, ..Default::default() };
+        let mut integ = Integrator {
+            method: circuit.options.method,
+            ..Default::default()
+        };
         if circuit.options.maxord < 2 {
             integ.method = Method::Gear;
         }
@@ -203,14 +206,21 @@ impl System {
             d.load(&mut ctx);
         }
         let noncon = ctx.noncon;
-        self.asm.gather(&self.mat_buf, &self.rhs_buf, &mut self.values, &mut self.rhs);
+        self.asm.gather(
+            &self.mat_buf,
+            &self.rhs_buf,
+            &mut self.values,
+            &mut self.rhs,
+        );
         if p.diag_gmin > 0.0 {
             let nodes: Vec<usize> = (0..self.n_nodes.saturating_sub(1)).collect();
-            self.asm.add_diagonal_at(&mut self.values, &nodes, p.diag_gmin);
+            self.asm
+                .add_diagonal_at(&mut self.values, &nodes, p.diag_gmin);
         }
         for &(eq, v) in &p.pins {
             if eq > 0 {
-                self.asm.add_diagonal_at(&mut self.values, &[eq - 1], PIN_CONDUCTANCE);
+                self.asm
+                    .add_diagonal_at(&mut self.values, &[eq - 1], PIN_CONDUCTANCE);
                 self.rhs[eq - 1] += PIN_CONDUCTANCE * v;
             }
         }
@@ -238,7 +248,11 @@ impl System {
 
     /// Newton–Raphson at one point, starting from `self.x`. On success `self.x` and
     /// `self.states[0]` hold the converged point; returns the iteration count.
-    pub fn newton(&mut self, p: &NewtonParams, mut init: InitPhase) -> Result<usize, NewtonFailure> {
+    pub fn newton(
+        &mut self,
+        p: &NewtonParams,
+        mut init: InitPhase,
+    ) -> Result<usize, NewtonFailure> {
         let n = self.asm.n;
         let mut xnew = vec![0.0; n];
         let mut worst: Vec<(usize, f64)> = Vec::new();
@@ -286,7 +300,11 @@ impl System {
             let mut ratio = 0.0f64;
             for (k, &new) in xnew.iter().enumerate() {
                 let old = self.x[k + 1];
-                let atol = if self.is_current[k + 1] { self.options.abstol } else { self.options.vntol };
+                let atol = if self.is_current[k + 1] {
+                    self.options.abstol
+                } else {
+                    self.options.vntol
+                };
                 let tol = self.options.reltol * old.abs().max(new.abs()) + atol;
                 let d = (new - old).abs();
                 ratio = ratio.max(d / tol);
@@ -356,12 +374,18 @@ impl System {
 
     /// Smallest device-imposed maximum step (s).
     pub fn device_max_step(&self) -> f64 {
-        self.devices.iter().map(|d| d.max_step()).fold(f64::INFINITY, f64::min)
+        self.devices
+            .iter()
+            .map(|d| d.max_step())
+            .fold(f64::INFINITY, f64::min)
     }
 
     /// Total power (W) delivered by independent sources at the present point.
     pub fn source_power(&self, at: &SourceEval) -> f64 {
-        self.devices.iter().filter_map(|d| d.source_power(&self.x, at)).sum()
+        self.devices
+            .iter()
+            .filter_map(|d| d.source_power(&self.x, at))
+            .sum()
     }
 
     /// Residual norm per equation at the present point (for non-convergence reports).
@@ -371,7 +395,12 @@ impl System {
         let mut v: Vec<(String, f64)> = r
             .iter()
             .enumerate()
-            .map(|(k, r)| (self.eq_names.get(k + 1).cloned().unwrap_or_default(), r.abs()))
+            .map(|(k, r)| {
+                (
+                    self.eq_names.get(k + 1).cloned().unwrap_or_default(),
+                    r.abs(),
+                )
+            })
             .collect();
         v.sort_by(|a, b| b.1.total_cmp(&a.1));
         v.truncate(5);

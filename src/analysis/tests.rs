@@ -5,11 +5,21 @@ use crate::circuit::{Circuit, Element, ElementKind, TranShape, Waveform};
 use crate::diag::Span;
 
 fn circuit(nodes: &[&str], elements: Vec<(&str, ElementKind)>, analyses: Vec<Analysis>) -> Circuit {
-    let mut c = Circuit { title: "t".into(), ..Default::default() };
-    c.nodes = std::iter::once("0").chain(nodes.iter().copied()).map(String::from).collect();
+    let mut c = Circuit {
+        title: "t".into(),
+        ..Default::default()
+    };
+    c.nodes = std::iter::once("0")
+        .chain(nodes.iter().copied())
+        .map(String::from)
+        .collect();
     c.elements = elements
         .into_iter()
-        .map(|(n, kind)| Element { name: n.into(), kind, span: Span::default() })
+        .map(|(n, kind)| Element {
+            name: n.into(),
+            kind,
+            span: Span::default(),
+        })
         .collect();
     c.analyses = analyses;
     c
@@ -18,7 +28,11 @@ fn circuit(nodes: &[&str], elements: Vec<(&str, ElementKind)>, analyses: Vec<Ana
 fn step(v: f64) -> Waveform {
     Waveform {
         dc: 0.0,
-        tran: Some(TranShape::Pwl { points: vec![(0.0, 0.0), (1e-12, v)], repeat: None, td: 0.0 }),
+        tran: Some(TranShape::Pwl {
+            points: vec![(0.0, 0.0), (1e-12, v)],
+            repeat: None,
+            td: 0.0,
+        }),
     }
 }
 
@@ -27,7 +41,17 @@ fn divider_operating_point() {
     let c = circuit(
         &["in", "out"],
         vec![
-            ("v1", ElementKind::VSource { p: 1, n: 0, wave: Waveform { dc: 3.0, tran: None } }),
+            (
+                "v1",
+                ElementKind::VSource {
+                    p: 1,
+                    n: 0,
+                    wave: Waveform {
+                        dc: 3.0,
+                        tran: None,
+                    },
+                },
+            ),
             ("r1", ElementKind::Resistor { a: 1, b: 2, r: 1e3 }),
             ("r2", ElementKind::Resistor { a: 2, b: 0, r: 2e3 }),
         ],
@@ -47,11 +71,32 @@ fn rc_step_response_matches_exponential() {
     let c = circuit(
         &["in", "out"],
         vec![
-            ("v1", ElementKind::VSource { p: 1, n: 0, wave: step(1.0) }),
+            (
+                "v1",
+                ElementKind::VSource {
+                    p: 1,
+                    n: 0,
+                    wave: step(1.0),
+                },
+            ),
             ("r1", ElementKind::Resistor { a: 1, b: 2, r }),
-            ("c1", ElementKind::Capacitor { a: 2, b: 0, c: cap, ic: None }),
+            (
+                "c1",
+                ElementKind::Capacitor {
+                    a: 2,
+                    b: 0,
+                    c: cap,
+                    ic: None,
+                },
+            ),
         ],
-        vec![Analysis::Tran { tstep: tau / 50.0, tstop: 5.0 * tau, tstart: 0.0, tmax: None, uic: false }],
+        vec![Analysis::Tran {
+            tstep: tau / 50.0,
+            tstop: 5.0 * tau,
+            tstart: 0.0,
+            tmax: None,
+            uic: false,
+        }],
     );
     let out = simulate(&c).unwrap();
     let p = &out.plots[0];
@@ -59,7 +104,11 @@ fn rc_step_response_matches_exponential() {
     let v = &p.get("v(out)").unwrap().data;
     let mut worst: f64 = 0.0;
     for (t, v) in t.iter().zip(v) {
-        let exact = if *t <= 1e-12 { 0.0 } else { 1.0 - (-(t - 1e-12) / tau).exp() };
+        let exact = if *t <= 1e-12 {
+            0.0
+        } else {
+            1.0 - (-(t - 1e-12) / tau).exp()
+        };
         worst = worst.max((v - exact).abs());
     }
     // Default reltol 1e-3 with trtol 7: ngspice-grade accuracy is a few mV on a 1 V step.
@@ -75,10 +124,32 @@ fn lc_resonance_frequency() {
     let c = circuit(
         &["a"],
         vec![
-            ("l1", ElementKind::Inductor { a: 1, b: 0, l, ic: Some(0.0) }),
-            ("c1", ElementKind::Capacitor { a: 1, b: 0, c: cap, ic: Some(1.0) }),
+            (
+                "l1",
+                ElementKind::Inductor {
+                    a: 1,
+                    b: 0,
+                    l,
+                    ic: Some(0.0),
+                },
+            ),
+            (
+                "c1",
+                ElementKind::Capacitor {
+                    a: 1,
+                    b: 0,
+                    c: cap,
+                    ic: Some(1.0),
+                },
+            ),
         ],
-        vec![Analysis::Tran { tstep: period / 100.0, tstop: 10.0 * period, tstart: 0.0, tmax: None, uic: true }],
+        vec![Analysis::Tran {
+            tstep: period / 100.0,
+            tstop: 10.0 * period,
+            tstart: 0.0,
+            tmax: None,
+            uic: true,
+        }],
     );
     let mut c = c;
     c.ic = vec![(1, 1.0)];
@@ -94,7 +165,10 @@ fn lc_resonance_frequency() {
     }
     assert!(crossings.len() >= 8, "{} crossings", crossings.len());
     let measured = (crossings.len() - 1) as f64 / (crossings.last().unwrap() - crossings[0]);
-    assert!((measured / f0 - 1.0).abs() < 2e-3, "f = {measured}, f0 = {f0}");
+    assert!(
+        (measured / f0 - 1.0).abs() < 2e-3,
+        "f = {measured}, f0 = {f0}"
+    );
     // Trapezoidal integration is non-dissipative: amplitude stays ~1 V after 10 periods.
     let amp = v[v.len() / 2..].iter().fold(0.0f64, |m, x| m.max(x.abs()));
     assert!((amp - 1.0).abs() < 0.02, "amplitude {amp}");
@@ -102,7 +176,10 @@ fn lc_resonance_frequency() {
 
 fn mtj_card(extra: &[(&str, f64)]) -> crate::circuit::Model {
     let mut params: std::collections::HashMap<String, f64> =
-        [("rth", 1e5), ("cth", 1e-15), ("noise", 0.0)].iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        [("rth", 1e5), ("cth", 1e-15), ("noise", 0.0)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
     for (k, v) in extra {
         params.insert(k.to_string(), *v);
     }
@@ -120,13 +197,31 @@ fn mtj_joule_heating_reaches_i2r_rth() {
     let mut c = circuit(
         &["a"],
         vec![
-            ("v1", ElementKind::VSource { p: 1, n: 0, wave: step(0.1) }),
+            (
+                "v1",
+                ElementKind::VSource {
+                    p: 1,
+                    n: 0,
+                    wave: step(0.1),
+                },
+            ),
             (
                 "n1",
-                ElementKind::Mtj { free: 1, reference: 0, model: "mtj1".into(), params: Default::default() },
+                ElementKind::Mtj {
+                    free: 1,
+                    reference: 0,
+                    model: "mtj1".into(),
+                    params: Default::default(),
+                },
             ),
         ],
-        vec![Analysis::Tran { tstep: 1e-11, tstop: 3e-9, tstart: 0.0, tmax: None, uic: false }],
+        vec![Analysis::Tran {
+            tstep: 1e-11,
+            tstop: 3e-9,
+            tstart: 0.0,
+            tmax: None,
+            uic: false,
+        }],
     );
     c.models.insert("mtj1".into(), mtj_card(&[]));
     c.saves = vec![
@@ -141,13 +236,21 @@ fn mtj_joule_heating_reaches_i2r_rth() {
     let mz = *p.get("mz(n1)").unwrap().data.last().unwrap();
     // τ_th = rth·cth = 0.1 ns, so after 3 ns (30 τ) the rise is P·rth to within e^-30.
     let expected = 300.15 + pw * 1e5;
-    assert!((temp - expected).abs() < 1e-3 * (expected - 300.15), "T = {temp}, expected {expected}");
+    assert!(
+        (temp - expected).abs() < 1e-3 * (expected - 300.15),
+        "T = {temp}, expected {expected}"
+    );
     assert!(mz > 0.99, "positive current keeps the P state, mz = {mz}");
     // Energy delivered by the source equals the Joule heat (the only dissipation).
     let e_src = out.source_energy_j[0];
     let (t, pv) = (&p.scale.data, &p.get("p(n1)").unwrap().data);
-    let e_joule: f64 = (1..t.len()).map(|k| 0.5 * (pv[k] + pv[k - 1]) * (t[k] - t[k - 1])).sum();
-    assert!((e_src / e_joule - 1.0).abs() < 5e-3, "source {e_src} J vs joule {e_joule} J");
+    let e_joule: f64 = (1..t.len())
+        .map(|k| 0.5 * (pv[k] + pv[k - 1]) * (t[k] - t[k - 1]))
+        .sum();
+    assert!(
+        (e_src / e_joule - 1.0).abs() < 5e-3,
+        "source {e_src} J vs joule {e_joule} J"
+    );
 }
 
 /// Final mz of an AP-initialised, isothermal, noiseless MTJ driven by a current step of
@@ -158,7 +261,11 @@ fn mtj_final_mz_under_current(ratio: f64, t_s: f64) -> f64 {
     let ic0 = crate::devices::mtj::temperature::ic0_a(&p, p.tamb_k, -1.0);
     let wave = Waveform {
         dc: 0.0,
-        tran: Some(TranShape::Pwl { points: vec![(0.0, 0.0), (1e-12, ratio * ic0)], repeat: None, td: 0.0 }),
+        tran: Some(TranShape::Pwl {
+            points: vec![(0.0, 0.0), (1e-12, ratio * ic0)],
+            repeat: None,
+            td: 0.0,
+        }),
     };
     let mut c = circuit(
         &["a"],
@@ -175,10 +282,19 @@ fn mtj_final_mz_under_current(ratio: f64, t_s: f64) -> f64 {
                 },
             ),
         ],
-        vec![Analysis::Tran { tstep: 1e-10, tstop: t_s, tstart: 0.0, tmax: None, uic: false }],
+        vec![Analysis::Tran {
+            tstep: 1e-10,
+            tstop: t_s,
+            tstart: 0.0,
+            tmax: None,
+            uic: false,
+        }],
     );
     c.models.insert("mtj1".into(), card);
-    c.saves = vec![crate::circuit::OutputRequest::Device("mz".into(), "n1".into())];
+    c.saves = vec![crate::circuit::OutputRequest::Device(
+        "mz".into(),
+        "n1".into(),
+    )];
     let out = simulate(&c).unwrap();
     *out.plots[0].get("mz(n1)").unwrap().data.last().unwrap()
 }
@@ -187,6 +303,12 @@ fn mtj_final_mz_under_current(ratio: f64, t_s: f64) -> f64 {
 fn mtj_in_circuit_switches_only_above_ic0() {
     // PHYSICS.md check 3 through the circuit path: the current source drives the MTJ's own
     // KCL row, and the spin torque sees that current.
-    assert!(mtj_final_mz_under_current(0.95, 50e-9) < -0.9, "must not switch at 0.95 Ic0");
-    assert!(mtj_final_mz_under_current(1.5, 50e-9) > 0.9, "must switch at 1.5 Ic0");
+    assert!(
+        mtj_final_mz_under_current(0.95, 50e-9) < -0.9,
+        "must not switch at 0.95 Ic0"
+    );
+    assert!(
+        mtj_final_mz_under_current(1.5, 50e-9) > 0.9,
+        "must switch at 1.5 Ic0"
+    );
 }

@@ -28,7 +28,13 @@ pub struct TranResult {
 
 /// Run a transient analysis.
 pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranResult, SimError> {
-    let TranSpec { tstep, tstop, tstart, tmax, uic } = spec;
+    let TranSpec {
+        tstep,
+        tstop,
+        tstart,
+        tmax,
+        uic,
+    } = spec;
     if !(tstep > 0.0 && tstop > 0.0) {
         return Err(SimError::simple(".tran needs TSTEP > 0 and TSTOP > 0"));
     }
@@ -40,8 +46,13 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
         .unwrap_or_else(|| tstep.min((tstop - tstart) / 50.0))
         .min(sys.device_max_step());
     let delmin = 1e-11 * max_step;
-    let scale = Vector { name: "time".into(), kind: VecKind::Time, data: Vec::new() };
-    let mut rec = Recorder::new(sys, circuit, "Transient Analysis", scale).map_err(SimError::simple)?;
+    let scale = Vector {
+        name: "time".into(),
+        kind: VecKind::Time,
+        data: Vec::new(),
+    };
+    let mut rec =
+        Recorder::new(sys, circuit, "Transient Analysis", scale).map_err(SimError::simple)?;
 
     // Initial point.
     let ic: Vec<(usize, f64)> = circuit.ic.clone();
@@ -55,7 +66,13 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
         op::solve_with(sys, &ic, &circuit.nodeset, true)?;
     }
     sys.fill_history();
-    let at = |t: f64| SourceEval { mode: Mode::Tran, time: t, tstep, tstop, srcfact: 1.0 };
+    let at = |t: f64| SourceEval {
+        mode: Mode::Tran,
+        time: t,
+        tstep,
+        tstop,
+        srcfact: 1.0,
+    };
     let mut p_prev = sys.source_power(&at(0.0));
     let mut energy = 0.0;
     if tstart <= 0.0 {
@@ -203,7 +220,10 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
             }
         }
     }
-    Ok(TranResult { plot: rec.finish(), source_energy_j: energy })
+    Ok(TranResult {
+        plot: rec.finish(),
+        source_energy_j: energy,
+    })
 }
 
 /// Smallest step allowed by all devices' truncation error (ngspice CKTtrunc).
@@ -211,11 +231,19 @@ fn truncation(sys: &System) -> f64 {
     let o = &sys.options;
     let ctx = TruncCtx {
         integ: &sys.integ,
-        states: [&sys.states[0], &sys.states[1], &sys.states[2], &sys.states[3]],
+        states: [
+            &sys.states[0],
+            &sys.states[1],
+            &sys.states[2],
+            &sys.states[3],
+        ],
         reltol: o.reltol,
         abstol: o.abstol,
         chgtol: o.chgtol,
         trtol: o.trtol,
     };
-    sys.devices.iter().map(|d| d.truncate(&ctx)).fold(f64::INFINITY, f64::min)
+    sys.devices
+        .iter()
+        .map(|d| d.truncate(&ctx))
+        .fold(f64::INFINITY, f64::min)
 }

@@ -69,25 +69,71 @@ pub enum ElementKind {
     /// R: resistance in ohms.
     Resistor { a: NodeId, b: NodeId, r: f64 },
     /// C: capacitance in farads, optional initial voltage (used with UIC).
-    Capacitor { a: NodeId, b: NodeId, c: f64, ic: Option<f64> },
+    Capacitor {
+        a: NodeId,
+        b: NodeId,
+        c: f64,
+        ic: Option<f64>,
+    },
     /// L: inductance in henries, optional initial current (used with UIC).
-    Inductor { a: NodeId, b: NodeId, l: f64, ic: Option<f64> },
+    Inductor {
+        a: NodeId,
+        b: NodeId,
+        l: f64,
+        ic: Option<f64>,
+    },
     /// V: independent voltage source, `p` positive terminal. Branch current flows p → n
     /// inside the source (SPICE convention: positive current enters `p`).
-    VSource { p: NodeId, n: NodeId, wave: Waveform },
+    VSource {
+        p: NodeId,
+        n: NodeId,
+        wave: Waveform,
+    },
     /// I: independent current source; current flows from `p` through the source to `n`.
-    ISource { p: NodeId, n: NodeId, wave: Waveform },
+    ISource {
+        p: NodeId,
+        n: NodeId,
+        wave: Waveform,
+    },
     /// E: voltage-controlled voltage source, v(p,n) = gain · v(cp,cn).
-    Vcvs { p: NodeId, n: NodeId, cp: NodeId, cn: NodeId, gain: f64 },
+    Vcvs {
+        p: NodeId,
+        n: NodeId,
+        cp: NodeId,
+        cn: NodeId,
+        gain: f64,
+    },
     /// G: voltage-controlled current source, i(p→n) = gm · v(cp,cn).
-    Vccs { p: NodeId, n: NodeId, cp: NodeId, cn: NodeId, gm: f64 },
+    Vccs {
+        p: NodeId,
+        n: NodeId,
+        cp: NodeId,
+        cn: NodeId,
+        gm: f64,
+    },
     /// F: current-controlled current source, i(p→n) = gain · i(vctrl). `vctrl` is the
     /// (hierarchical, lowercase) name of a voltage source.
-    Cccs { p: NodeId, n: NodeId, vctrl: String, gain: f64 },
+    Cccs {
+        p: NodeId,
+        n: NodeId,
+        vctrl: String,
+        gain: f64,
+    },
     /// H: current-controlled voltage source, v(p,n) = r · i(vctrl).
-    Ccvs { p: NodeId, n: NodeId, vctrl: String, r: f64 },
+    Ccvs {
+        p: NodeId,
+        n: NodeId,
+        vctrl: String,
+        r: f64,
+    },
     /// D: junction diode, anode `a`, cathode `c`; `model` is a key of [`Circuit::models`].
-    Diode { a: NodeId, c: NodeId, model: String, area: f64, off: bool },
+    Diode {
+        a: NodeId,
+        c: NodeId,
+        model: String,
+        area: f64,
+        off: bool,
+    },
     /// M: MOSFET (level 1). `model` is a key of [`Circuit::models`]; geometry in metres.
     Mosfet {
         d: NodeId,
@@ -127,7 +173,9 @@ impl ElementKind {
             Cccs { p, n, .. } | Ccvs { p, n, .. } => vec![*p, *n],
             Diode { a, c, .. } => vec![*a, *c],
             Mosfet { d, g, s, b, .. } => vec![*d, *g, *s, *b],
-            Mtj { free, reference, .. } => vec![*free, *reference],
+            Mtj {
+                free, reference, ..
+            } => vec![*free, *reference],
         }
     }
 }
@@ -173,11 +221,29 @@ pub enum TranShape {
         per: Option<f64>,
     },
     /// PWL(t1 v1 t2 v2 ...) with optional `r=` repeat start time and `td=` delay.
-    Pwl { points: Vec<(f64, f64)>, repeat: Option<f64>, td: f64 },
+    Pwl {
+        points: Vec<(f64, f64)>,
+        repeat: Option<f64>,
+        td: f64,
+    },
     /// SIN(VO VA FREQ TD THETA PHASE); PHASE in degrees.
-    Sin { vo: f64, va: f64, freq: Option<f64>, td: f64, theta: f64, phase: f64 },
+    Sin {
+        vo: f64,
+        va: f64,
+        freq: Option<f64>,
+        td: f64,
+        theta: f64,
+        phase: f64,
+    },
     /// EXP(V1 V2 TD1 TAU1 TD2 TAU2).
-    Exp { v1: f64, v2: f64, td1: Option<f64>, tau1: Option<f64>, td2: Option<f64>, tau2: Option<f64> },
+    Exp {
+        v1: f64,
+        v2: f64,
+        td1: Option<f64>,
+        tau1: Option<f64>,
+        td2: Option<f64>,
+        tau2: Option<f64>,
+    },
 }
 
 /// One analysis request.
@@ -185,9 +251,17 @@ pub enum TranShape {
 pub enum Analysis {
     Op,
     /// `.dc SRC START STOP STEP [SRC2 START2 STOP2 STEP2]`: first sweep is the inner loop.
-    Dc { sweeps: Vec<DcSweep> },
+    Dc {
+        sweeps: Vec<DcSweep>,
+    },
     /// `.tran TSTEP TSTOP [TSTART [TMAX]] [UIC]`.
-    Tran { tstep: f64, tstop: f64, tstart: f64, tmax: Option<f64>, uic: bool },
+    Tran {
+        tstep: f64,
+        tstop: f64,
+        tstart: f64,
+        tmax: Option<f64>,
+        uic: bool,
+    },
 }
 
 /// One swept source of a `.dc` analysis. `source` is a lowercase V or I source name.

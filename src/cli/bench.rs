@@ -44,7 +44,10 @@ struct Measured {
 
 fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
     let start = Instant::now();
-    let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn()?;
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: rusage is plain old data; wait4 fills it for our own child.
@@ -61,7 +64,11 @@ fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
 
 pub fn run(args: &BenchArgs) -> i32 {
     match &args.which {
-        BenchKind::Crossbar { sizes, ngspice_max, out } => crossbar(sizes, *ngspice_max, out),
+        BenchKind::Crossbar {
+            sizes,
+            ngspice_max,
+            out,
+        } => crossbar(sizes, *ngspice_max, out),
     }
 }
 
@@ -87,7 +94,13 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path) -> i32 {
         let ours_raw = out.join(format!("xbar{n}_mtjsim.raw"));
         let summary = out.join(format!("xbar{n}_mtjsim.json"));
         let ours = measure(
-            Command::new(&exe).arg("run").arg(&net).arg("-r").arg(&ours_raw).arg("--summary-json").arg(&summary),
+            Command::new(&exe)
+                .arg("run")
+                .arg(&net)
+                .arg("-r")
+                .arg(&ours_raw)
+                .arg("--summary-json")
+                .arg(&summary),
         );
         let Ok(ours) = ours else {
             eprintln!("error: cannot start {}", exe.display());
@@ -97,10 +110,21 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path) -> i32 {
             .ok()
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
-        let (mut ng_s, mut ng_mb, mut ratio, mut err) = ("–".to_string(), "–".to_string(), "–".to_string(), "–".to_string());
+        let (mut ng_s, mut ng_mb, mut ratio, mut err) = (
+            "–".to_string(),
+            "–".to_string(),
+            "–".to_string(),
+            "–".to_string(),
+        );
         if have_ngspice && n <= ngspice_max {
             let ng_raw = out.join(format!("xbar{n}_ngspice.raw"));
-            if let Ok(m) = measure(Command::new("ngspice").arg("-b").arg("-r").arg(&ng_raw).arg(&net)) {
+            if let Ok(m) = measure(
+                Command::new("ngspice")
+                    .arg("-b")
+                    .arg("-r")
+                    .arg(&ng_raw)
+                    .arg(&net),
+            ) {
                 ng_s = format!("{:.2}", m.wall_s);
                 ng_mb = format!("{:.0}", m.peak_rss as f64 / 1e6);
                 ratio = format!("{:.1}×", m.wall_s / ours.wall_s);

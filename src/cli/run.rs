@@ -81,12 +81,18 @@ pub fn run(args: &RunArgs) -> i32 {
 
 fn write_outputs(args: &RunArgs, plots: &[Plot]) -> Result<(), String> {
     if let Some(path) = &args.raw {
-        let fmt = if args.ascii { RawFormat::Ascii } else { RawFormat::Binary };
-        output::raw::write_raw(path, plots, fmt).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let fmt = if args.ascii {
+            RawFormat::Ascii
+        } else {
+            RawFormat::Binary
+        };
+        output::raw::write_raw(path, plots, fmt)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let last = plots.last();
     if let (Some(path), Some(p)) = (&args.csv, last) {
-        output::csv::write_csv(path, p).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        output::csv::write_csv(path, p)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     if let (Some(path), Some(p)) = (&args.plot, last) {
         output::plot::plot_waveforms(path, p, None)?;

@@ -21,7 +21,13 @@ pub struct Vcvs {
 
 impl Vcvs {
     pub fn new(name: String, p: usize, n: usize, cp: usize, cn: usize, gain: f64) -> Self {
-        Vcvs { name, nodes: [p, n, cp, cn], gain, branch: 0, slots: [0; 6] }
+        Vcvs {
+            name,
+            nodes: [p, n, cp, cn],
+            gain,
+            branch: 0,
+            slots: [0; 6],
+        }
     }
 }
 
@@ -36,8 +42,14 @@ impl Device for Vcvs {
     fn setup_slots(&mut self, s: &mut Setup) -> Result<(), String> {
         let [p, n, cp, cn] = self.nodes;
         let br = self.branch;
-        self.slots =
-            [s.slot(p, br), s.slot(n, br), s.slot(br, p), s.slot(br, n), s.slot(br, cp), s.slot(br, cn)];
+        self.slots = [
+            s.slot(p, br),
+            s.slot(n, br),
+            s.slot(br, p),
+            s.slot(br, n),
+            s.slot(br, cp),
+            s.slot(br, cn),
+        ];
         Ok(())
     }
     fn load(&self, ctx: &mut LoadCtx) {
@@ -62,7 +74,12 @@ pub struct Vccs {
 
 impl Vccs {
     pub fn new(name: String, p: usize, n: usize, cp: usize, cn: usize, gm: f64) -> Self {
-        Vccs { name, nodes: [p, n, cp, cn], gm, slots: [0; 4] }
+        Vccs {
+            name,
+            nodes: [p, n, cp, cn],
+            gm,
+            slots: [0; 4],
+        }
     }
 }
 
@@ -100,7 +117,14 @@ pub struct Cccs {
 
 impl Cccs {
     pub fn new(name: String, p: usize, n: usize, vctrl: String, gain: f64) -> Self {
-        Cccs { name, p, n, vctrl, gain, slots: [0; 2] }
+        Cccs {
+            name,
+            p,
+            n,
+            vctrl,
+            gain,
+            slots: [0; 2],
+        }
     }
 }
 
@@ -136,7 +160,15 @@ pub struct Ccvs {
 
 impl Ccvs {
     pub fn new(name: String, p: usize, n: usize, vctrl: String, r: f64) -> Self {
-        Ccvs { name, p, n, vctrl, r, branch: 0, slots: [0; 5] }
+        Ccvs {
+            name,
+            p,
+            n,
+            vctrl,
+            r,
+            branch: 0,
+            slots: [0; 5],
+        }
     }
 }
 

@@ -20,7 +20,12 @@ pub struct Integrator {
 
 impl Default for Integrator {
     fn default() -> Self {
-        Integrator { method: Method::Trapezoidal, order: 1, delta_old: [0.0; 4], ag: [0.0; 3] }
+        Integrator {
+            method: Method::Trapezoidal,
+            order: 1,
+            delta_old: [0.0; 4],
+            ag: [0.0; 3],
+        }
     }
 }
 
@@ -35,7 +40,11 @@ impl Integrator {
             (Method::Gear, _) => {
                 // Variable-step BDF2: r = h_n / h_{n-1}.
                 let r = h / self.delta_old[1];
-                [(1.0 + 2.0 * r) / (h * (1.0 + r)), -(1.0 + r) / h, r * r / (h * (1.0 + r))]
+                [
+                    (1.0 + 2.0 * r) / (h * (1.0 + r)),
+                    -(1.0 + r) / h,
+                    r * r / (h * (1.0 + r)),
+                ]
             }
         };
     }

@@ -103,7 +103,12 @@ impl Setup<'_> {
     }
     /// The four slots of a conductance between `a` and `b`: (aa, bb, ab, ba).
     pub fn conductance_slots(&mut self, a: usize, b: usize) -> [usize; 4] {
-        [self.slot(a, a), self.slot(b, b), self.slot(a, b), self.slot(b, a)]
+        [
+            self.slot(a, a),
+            self.slot(b, b),
+            self.slot(a, b),
+            self.slot(b, a),
+        ]
     }
 }
 
@@ -154,7 +159,11 @@ pub struct LoadCtx<'a> {
 impl LoadCtx<'_> {
     pub fn source_eval(&self) -> SourceEval {
         SourceEval {
-            mode: if self.sources_at_t0 { Mode::Tran } else { self.mode },
+            mode: if self.sources_at_t0 {
+                Mode::Tran
+            } else {
+                self.mode
+            },
             time: self.time,
             tstep: self.tstep,
             tstop: self.tstop,
@@ -282,19 +291,59 @@ pub fn build(circuit: &Circuit) -> Result<Vec<Box<dyn Device>>, String> {
             ElementKind::Ccvs { p, n, vctrl, r } => {
                 Box::new(controlled::Ccvs::new(name, *p, *n, vctrl.clone(), *r))
             }
-            ElementKind::Diode { a, c, model, area, off } => {
-                let m = circuit.models.get(model).ok_or_else(|| format!("{name}: unknown model {model}"))?;
+            ElementKind::Diode {
+                a,
+                c,
+                model,
+                area,
+                off,
+            } => {
+                let m = circuit
+                    .models
+                    .get(model)
+                    .ok_or_else(|| format!("{name}: unknown model {model}"))?;
                 Box::new(diode::Diode::new(name, *a, *c, m, *area, *off)?)
             }
-            ElementKind::Mosfet { d, g, s, b, model, w, l, ad, as_, pd, ps, m, off } => {
-                let card =
-                    circuit.models.get(model).ok_or_else(|| format!("{name}: unknown model {model}"))?;
-                let geom = mosfet::Geometry { w: *w, l: *l, ad: *ad, as_: *as_, pd: *pd, ps: *ps, m: *m };
+            ElementKind::Mosfet {
+                d,
+                g,
+                s,
+                b,
+                model,
+                w,
+                l,
+                ad,
+                as_,
+                pd,
+                ps,
+                m,
+                off,
+            } => {
+                let card = circuit
+                    .models
+                    .get(model)
+                    .ok_or_else(|| format!("{name}: unknown model {model}"))?;
+                let geom = mosfet::Geometry {
+                    w: *w,
+                    l: *l,
+                    ad: *ad,
+                    as_: *as_,
+                    pd: *pd,
+                    ps: *ps,
+                    m: *m,
+                };
                 Box::new(mosfet::Mosfet::new(name, *d, *g, *s, *b, card, geom, *off)?)
             }
-            ElementKind::Mtj { free, reference, model, params } => {
-                let card =
-                    circuit.models.get(model).ok_or_else(|| format!("{name}: unknown model {model}"))?;
+            ElementKind::Mtj {
+                free,
+                reference,
+                model,
+                params,
+            } => {
+                let card = circuit
+                    .models
+                    .get(model)
+                    .ok_or_else(|| format!("{name}: unknown model {model}"))?;
                 mtj_element::build(name, *free, *reference, card, params, &circuit.options)?
             }
         };

@@ -54,7 +54,8 @@ pub fn build(
     params: &HashMap<String, f64>,
     options: &Options,
 ) -> Result<Box<dyn Device>, String> {
-    let p = MtjParams::from_model_with_ambient(card, options.temp_k).map_err(|e| format!("{name}: {e}"))?;
+    let p = MtjParams::from_model_with_ambient(card, options.temp_k)
+        .map_err(|e| format!("{name}: {e}"))?;
     let inst = InstanceParams::from_map(params).map_err(|e| format!("{name}: {e}"))?;
     let seed = inst.seed.unwrap_or_else(|| {
         let global = options.seed.unwrap_or(0);
@@ -108,7 +109,11 @@ pub struct MtjElement {
 
 impl MtjElement {
     fn temp_of(&self, x: &[f64]) -> f64 {
-        if self.p.rth_k_per_w > 0.0 { x[self.eq_t].max(MIN_TEMP_K) } else { self.p.tamb_k }
+        if self.p.rth_k_per_w > 0.0 {
+            x[self.eq_t].max(MIN_TEMP_K)
+        } else {
+            self.p.tamb_k
+        }
     }
 
     fn m_of(&self, x: &[f64]) -> V3 {
@@ -177,8 +182,22 @@ impl Device for MtjElement {
         let s = self.state;
 
         // KCL: I(V, m, T) leaves `free`, enters `ref`; linearised around the iterate.
-        let cols_val = [x[self.free], x[self.reference], m[0], m[1], m[2], x[self.eq_t]];
-        let d_i = [di_dv, -di_dv, di_dm[0], di_dm[1], di_dm[2], if self.p.rth_k_per_w > 0.0 { di_dt } else { 0.0 }];
+        let cols_val = [
+            x[self.free],
+            x[self.reference],
+            m[0],
+            m[1],
+            m[2],
+            x[self.eq_t],
+        ];
+        let d_i = [
+            di_dv,
+            -di_dv,
+            di_dm[0],
+            di_dm[1],
+            di_dm[2],
+            if self.p.rth_k_per_w > 0.0 { di_dt } else { 0.0 },
+        ];
         let lin: f64 = d_i.iter().zip(&cols_val).map(|(d, x)| d * x).sum();
         for (k, d) in d_i.iter().enumerate() {
             ctx.mat[self.kcl[0][k]] += d;
@@ -190,12 +209,27 @@ impl Device for MtjElement {
 
         // Temperature row.
         let p_w = i * v;
-        let dp = [di_dv * v + i, -(di_dv * v + i), v * di_dm[0], v * di_dm[1], v * di_dm[2], v * di_dt];
+        let dp = [
+            di_dv * v + i,
+            -(di_dv * v + i),
+            v * di_dm[0],
+            v * di_dm[1],
+            v * di_dm[2],
+            v * di_dt,
+        ];
         let (rth, cth) = (self.p.rth_k_per_w, self.p.cth_j_per_k);
         let t_unknown = x[self.eq_t];
-        let pinned = if ctx.mode == Mode::Dc { self.temp0 } else { None };
+        let pinned = if ctx.mode == Mode::Dc {
+            self.temp0
+        } else {
+            None
+        };
         if rth <= 0.0 || pinned.is_some() || ctx.uic_start {
-            let target = pinned.unwrap_or(if rth <= 0.0 { self.p.tamb_k } else { self.temp0.unwrap_or(self.p.tamb_k) });
+            let target = pinned.unwrap_or(if rth <= 0.0 {
+                self.p.tamb_k
+            } else {
+                self.temp0.unwrap_or(self.p.tamb_k)
+            });
             ctx.mat[self.trow[0]] += 1.0;
             ctx.rhs[self.rhs[5]] += target;
             ctx.state0[s + 6] = target;
@@ -204,7 +238,11 @@ impl Device for MtjElement {
             // F = cth dT/dt + (T − tamb)/rth − P = 0, scaled so the diagonal is O(1). The
             // state holds T itself, so its integrated "current" is dT/dt.
             ctx.state0[s + 6] = t_unknown;
-            let (dtdt, ag0) = if ctx.mode == Mode::Tran && cth > 0.0 { ctx.integrate(s + 6) } else { (0.0, 0.0) };
+            let (dtdt, ag0) = if ctx.mode == Mode::Tran && cth > 0.0 {
+                ctx.integrate(s + 6)
+            } else {
+                (0.0, 0.0)
+            };
             let f0 = cth * dtdt + (t_unknown - self.p.tamb_k) / rth - p_w;
             let scale = 1.0 / (ag0 * cth + 1.0 / rth);
             let diag = ag0 * cth + 1.0 / rth - dp[5];
@@ -237,9 +275,27 @@ impl Device for MtjElement {
         let m_old: V3 = [hist[s], hist[s + 2], hist[s + 4]];
         let temp_old = hist[s + 6].max(MIN_TEMP_K);
         let i_old = hist[s + 8];
-        let h_th = self.thermal_field(ctx, if self.p.rth_k_per_w > 0.0 { temp_old } else { self.p.tamb_k }, h);
+        let h_th = self.thermal_field(
+            ctx,
+            if self.p.rth_k_per_w > 0.0 {
+                temp_old
+            } else {
+                self.p.tamb_k
+            },
+            h,
+        );
         let f_new = dm_dt(&self.p, m, temp, i, h_th);
-        let f_old = dm_dt(&self.p, m_old, if self.p.rth_k_per_w > 0.0 { temp_old } else { self.p.tamb_k }, i_old, h_th);
+        let f_old = dm_dt(
+            &self.p,
+            m_old,
+            if self.p.rth_k_per_w > 0.0 {
+                temp_old
+            } else {
+                self.p.tamb_k
+            },
+            i_old,
+            h_th,
+        );
         let jac = dm_dt_jacobian(&self.p, m, temp, i, h_th);
         // Total derivatives of f through I(V, m, T).
         for k in 0..3 {
@@ -257,7 +313,11 @@ impl Device for MtjElement {
                 0.0
             };
             let resid = m[k] - m_old[k] - 0.5 * h * (f_new[k] + f_old[k]);
-            let lin: f64 = row.iter().zip(&cols_val_m(&cols_val)).map(|(a, b)| a * b).sum();
+            let lin: f64 = row
+                .iter()
+                .zip(&cols_val_m(&cols_val))
+                .map(|(a, b)| a * b)
+                .sum();
             for (j, a) in row.iter().enumerate() {
                 ctx.mat[self.mrow[k][j]] += a;
             }
@@ -274,7 +334,10 @@ impl Device for MtjElement {
         }
         if !self.p.noise {
             for k in 0..3 {
-                dt = dt.min(ctx.integ.truncation_step(&ctx.states, self.state + 2 * k, ctx));
+                dt = dt.min(
+                    ctx.integ
+                        .truncation_step(&ctx.states, self.state + 2 * k, ctx),
+                );
             }
         }
         dt
@@ -283,7 +346,11 @@ impl Device for MtjElement {
     fn max_step(&self) -> f64 {
         let f = precession_frequency_hz(&self.p, self.p.tamb_k);
         if f > 0.0 {
-            let per_period = if self.p.noise { NOISE_STEPS_PER_PERIOD } else { 10.0 };
+            let per_period = if self.p.noise {
+                NOISE_STEPS_PER_PERIOD
+            } else {
+                10.0
+            };
             1.0 / (per_period * f)
         } else {
             f64::INFINITY
@@ -328,5 +395,12 @@ impl Device for MtjElement {
 
 /// Column values in m-row order (mx, my, mz, free, ref, T) from KCL order.
 fn cols_val_m(kcl_order: &[f64; 6]) -> [f64; 6] {
-    [kcl_order[2], kcl_order[3], kcl_order[4], kcl_order[0], kcl_order[1], kcl_order[5]]
+    [
+        kcl_order[2],
+        kcl_order[3],
+        kcl_order[4],
+        kcl_order[0],
+        kcl_order[1],
+        kcl_order[5],
+    ]
 }

@@ -13,7 +13,13 @@ pub struct Resistor {
 
 impl Resistor {
     pub fn new(name: String, a: usize, b: usize, r: f64) -> Self {
-        Resistor { name, a, b, g: 1.0 / r, slots: [0; 4] }
+        Resistor {
+            name,
+            a,
+            b,
+            g: 1.0 / r,
+            slots: [0; 4],
+        }
     }
 }
 
@@ -51,7 +57,16 @@ pub struct Capacitor {
 
 impl Capacitor {
     pub fn new(name: String, a: usize, b: usize, c: f64, ic: Option<f64>) -> Self {
-        Capacitor { name, a, b, c, ic, state: 0, slots: [0; 4], rhs: [0; 2] }
+        Capacitor {
+            name,
+            a,
+            b,
+            c,
+            ic,
+            state: 0,
+            slots: [0; 4],
+            rhs: [0; 2],
+        }
     }
 }
 
@@ -122,7 +137,17 @@ pub struct Inductor {
 
 impl Inductor {
     pub fn new(name: String, a: usize, b: usize, l: f64, ic: Option<f64>) -> Self {
-        Inductor { name, a, b, l, ic, branch: 0, state: 0, slots: [0; 5], rhs_br: 0 }
+        Inductor {
+            name,
+            a,
+            b,
+            l,
+            ic,
+            branch: 0,
+            state: 0,
+            slots: [0; 5],
+            rhs_br: 0,
+        }
     }
 }
 
@@ -153,7 +178,11 @@ impl Device for Inductor {
         ctx.mat[self.slots[1]] -= 1.0;
         ctx.mat[self.slots[2]] += 1.0;
         ctx.mat[self.slots[3]] -= 1.0;
-        let i = if ctx.uic_start { self.ic.unwrap_or(ctx.x[self.branch]) } else { ctx.x[self.branch] };
+        let i = if ctx.uic_start {
+            self.ic.unwrap_or(ctx.x[self.branch])
+        } else {
+            ctx.x[self.branch]
+        };
         ctx.state0[self.state] = self.l * i;
         if ctx.mode == Mode::Dc {
             return;

@@ -4,7 +4,6 @@ use super::waveform;
 use super::{Device, LoadCtx, Setup, SourceEval};
 use crate::circuit::Waveform;
 
-
 /// V: branch current `i` enters `p`, flows through the source and leaves at `n`.
 pub struct VSource {
     name: String,
@@ -19,7 +18,15 @@ pub struct VSource {
 
 impl VSource {
     pub fn new(name: String, p: usize, n: usize, wave: Waveform) -> Self {
-        VSource { name, p, n, wave, branch: 0, slots: [0; 4], rhs_br: 0 }
+        VSource {
+            name,
+            p,
+            n,
+            wave,
+            branch: 0,
+            slots: [0; 4],
+            rhs_br: 0,
+        }
     }
     pub fn branch(&self) -> usize {
         self.branch
@@ -36,7 +43,12 @@ impl Device for VSource {
     }
     fn setup_slots(&mut self, s: &mut Setup) -> Result<(), String> {
         let br = self.branch;
-        self.slots = [s.slot(self.p, br), s.slot(self.n, br), s.slot(br, self.p), s.slot(br, self.n)];
+        self.slots = [
+            s.slot(self.p, br),
+            s.slot(self.n, br),
+            s.slot(br, self.p),
+            s.slot(br, self.n),
+        ];
         self.rhs_br = s.rhs(br);
         Ok(())
     }
@@ -73,7 +85,13 @@ pub struct ISource {
 
 impl ISource {
     pub fn new(name: String, p: usize, n: usize, wave: Waveform) -> Self {
-        ISource { name, p, n, wave, rhs: [0; 2] }
+        ISource {
+            name,
+            p,
+            n,
+            wave,
+            rhs: [0; 2],
+        }
     }
 }
 

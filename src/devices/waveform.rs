@@ -7,7 +7,15 @@ use crate::circuit::{TranShape, Waveform};
 pub fn value(w: &Waveform, t: f64, tstep: f64, tstop: f64) -> f64 {
     let Some(shape) = &w.tran else { return w.dc };
     match shape {
-        TranShape::Pulse { v1, v2, td, tr, tf, pw, per } => {
+        TranShape::Pulse {
+            v1,
+            v2,
+            td,
+            tr,
+            tf,
+            pw,
+            per,
+        } => {
             let tr = nonzero(*tr).unwrap_or(tstep);
             let tf = nonzero(*tf).unwrap_or(tstep);
             let pw = nonzero(*pw).unwrap_or(tstop);
@@ -30,7 +38,14 @@ pub fn value(w: &Waveform, t: f64, tstep: f64, tstop: f64) -> f64 {
             }
         }
         TranShape::Pwl { points, repeat, td } => pwl_value(points, *repeat, t - td),
-        TranShape::Sin { vo, va, freq, td, theta, phase } => {
+        TranShape::Sin {
+            vo,
+            va,
+            freq,
+            td,
+            theta,
+            phase,
+        } => {
             let freq = nonzero(*freq).unwrap_or(1.0 / tstop);
             let ph = phase.to_radians();
             if t <= *td {
@@ -40,7 +55,14 @@ pub fn value(w: &Waveform, t: f64, tstep: f64, tstop: f64) -> f64 {
                 vo + va * (2.0 * std::f64::consts::PI * freq * tt + ph).sin() * (-tt * theta).exp()
             }
         }
-        TranShape::Exp { v1, v2, td1, tau1, td2, tau2 } => {
+        TranShape::Exp {
+            v1,
+            v2,
+            td1,
+            tau1,
+            td2,
+            tau2,
+        } => {
             let td1 = nonzero(*td1).unwrap_or(0.0);
             let tau1 = nonzero(*tau1).unwrap_or(tstep);
             let td2 = nonzero(*td2).unwrap_or(td1 + tstep);
@@ -62,7 +84,9 @@ fn nonzero(v: Option<f64>) -> Option<f64> {
 }
 
 fn pwl_value(points: &[(f64, f64)], repeat: Option<f64>, t: f64) -> f64 {
-    let Some(&(t0, v0)) = points.first() else { return 0.0 };
+    let Some(&(t0, v0)) = points.first() else {
+        return 0.0;
+    };
     let &(tl, vl) = points.last().unwrap_or(&(t0, v0));
     let mut t = t;
     if let Some(r) = repeat {
@@ -80,7 +104,11 @@ fn pwl_value(points: &[(f64, f64)], repeat: Option<f64>, t: f64) -> f64 {
     let k = points.partition_point(|p| p.0 <= t);
     let (ta, va) = points[k - 1];
     let (tb, vb) = points[k];
-    if tb <= ta { vb } else { va + (vb - va) * (t - ta) / (tb - ta) }
+    if tb <= ta {
+        vb
+    } else {
+        va + (vb - va) * (t - ta) / (tb - ta)
+    }
 }
 
 /// Corners of the waveform in `[0, tstop]` the time stepper must land on exactly.
@@ -92,7 +120,14 @@ pub fn breakpoints(w: &Waveform, tstep: f64, tstop: f64, out: &mut Vec<f64>) {
         }
     };
     match shape {
-        TranShape::Pulse { td, tr, tf, pw, per, .. } => {
+        TranShape::Pulse {
+            td,
+            tr,
+            tf,
+            pw,
+            per,
+            ..
+        } => {
             let tr = nonzero(*tr).unwrap_or(tstep);
             let tf = nonzero(*tf).unwrap_or(tstep);
             let pw = nonzero(*pw).unwrap_or(tstop);
@@ -113,7 +148,9 @@ pub fn breakpoints(w: &Waveform, tstep: f64, tstop: f64, out: &mut Vec<f64>) {
             }
         }
         TranShape::Pwl { points, repeat, td } => {
-            let Some(&(tl, _)) = points.last() else { return };
+            let Some(&(tl, _)) = points.last() else {
+                return;
+            };
             for p in points {
                 push(p.0 + td);
             }

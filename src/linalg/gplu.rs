@@ -67,8 +67,14 @@ impl GpLu {
             let sym = SymbolicSparseColMatRef::new_checked(n, n, &asm.col_ptr, None, &asm.row_idx);
             let mut mem = MemBuffer::try_new(amd::order_scratch::<usize>(n, asm.nnz()))
                 .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
-            amd::order(&mut perm, &mut perm_inv, sym, amd::Control::default(), MemStack::new(&mut mem))
-                .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
+            amd::order(
+                &mut perm,
+                &mut perm_inv,
+                sym,
+                amd::Control::default(),
+                MemStack::new(&mut mem),
+            )
+            .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
         }
         // Build B = P A Pᵀ column by column: B[:, j] = A[perm[i], perm[j]].
         let mut b_col_ptr = vec![0usize; n + 1];
@@ -112,7 +118,6 @@ impl GpLu {
             refactorizations: 0,
         })
     }
-
 
     /// Full factorization with threshold partial pivoting; records the patterns.
     fn factor_full(&mut self, values: &[f64]) -> Result<(), SolveError> {
@@ -176,7 +181,10 @@ impl GpLu {
                 self.have_pattern = false;
                 return Err(SolveError::Singular);
             }
-            let pivot_row = if self.pinv[k] == NONE && self.mark[k] == k && self.x[k].abs() >= DIAG_PREFERENCE * best_abs {
+            let pivot_row = if self.pinv[k] == NONE
+                && self.mark[k] == k
+                && self.x[k].abs() >= DIAG_PREFERENCE * best_abs
+            {
                 k
             } else {
                 best
@@ -381,7 +389,11 @@ mod tests {
             let mut buf = vec![0.0; n_slots];
             for (s, &(r, c)) in slots.iter().zip(&entries) {
                 // Round 2 makes some diagonals tiny to force pivoting off the diagonal.
-                buf[*s] += if r == c { if round == 2 && r % 3 == 0 { 1e-14 } else { 4.0 } } else { rnd() - 0.5 };
+                buf[*s] += if r == c {
+                    if round == 2 && r % 3 == 0 { 1e-14 } else { 4.0 }
+                } else {
+                    rnd() - 0.5
+                };
             }
             let mut values = vec![0.0; asm.nnz()];
             let mut dummy = vec![0.0; n];

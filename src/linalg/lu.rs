@@ -58,7 +58,8 @@ impl SparseLu {
         let row_idx = asm.row_idx.clone();
         let sym = SymbolicSparseColMatRef::new_checked(n, n, &col_ptr, None, &row_idx);
         let params = LuSymbolicParams {
-            supernodal_flop_ratio_threshold: faer::sparse::linalg::SupernodalThreshold::FORCE_SIMPLICIAL,
+            supernodal_flop_ratio_threshold:
+                faer::sparse::linalg::SupernodalThreshold::FORCE_SIMPLICIAL,
             ..Default::default()
         };
         let symbolic = factorize_symbolic_lu(sym, params)
@@ -94,8 +95,13 @@ impl LinearSolver for SparseLu {
         if values.iter().any(|v| !v.is_finite()) {
             return Err(SolveError::Singular);
         }
-        let sym =
-            SymbolicSparseColMatRef::new_checked(self.n, self.n, &self.col_ptr, None, &self.row_idx);
+        let sym = SymbolicSparseColMatRef::new_checked(
+            self.n,
+            self.n,
+            &self.col_ptr,
+            None,
+            &self.row_idx,
+        );
         let mat = SparseColMatRef::new(sym, values);
         let stack = MemStack::new(&mut self.factor_mem);
         self.symbolic

@@ -28,7 +28,10 @@ pub struct PatternBuilder {
 
 impl PatternBuilder {
     pub fn new() -> Self {
-        PatternBuilder { mat_slots: vec![(0, 0)], rhs_slots: vec![0] }
+        PatternBuilder {
+            mat_slots: vec![(0, 0)],
+            rhs_slots: vec![0],
+        }
     }
 
     /// A matrix slot for entry (row, col); [`TRASH`] if either is ground.
