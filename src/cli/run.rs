@@ -80,6 +80,16 @@ pub fn run(args: &RunArgs) -> i32 {
 }
 
 fn write_outputs(args: &RunArgs, plots: &[Plot]) -> Result<(), String> {
+    // Output folders are created on demand so `-r out/x.raw` works on a fresh clone.
+    for path in [&args.raw, &args.csv, &args.plot, &args.summary_json]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+    }
     if let Some(path) = &args.raw {
         let fmt = if args.ascii {
             RawFormat::Ascii

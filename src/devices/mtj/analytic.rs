@@ -6,6 +6,16 @@ use super::constants::GAMMA_MU0;
 use super::params::MtjParams;
 use super::temperature::{delta, hk_eff_a_per_m, tau_n_s};
 
+/// True when the closed forms below apply: the two transverse stiffnesses are equal (a
+/// uniaxial film whose easy axis is the film normal, e.g. perpendicular with N = (0,0,1)),
+/// the card field is zero and the reference layer is collinear with the easy axis.
+pub fn is_axially_symmetric(p: &MtjParams) -> bool {
+    let [h1, h2] = super::temperature::stiffness_a_per_m(p, p.tamb_k);
+    (h1 - h2).abs() <= 1e-12 * (h1.abs() + h2.abs())
+        && p.h_app_a_per_m == [0.0; 3]
+        && super::vec3::dot(p.mp, p.easy).abs() > 1.0 - 1e-12
+}
+
 /// Larmor frequency `γμ0 H / 2π` (Hz) for a field `h_a_per_m` (A/m).
 pub fn larmor_frequency_hz(h_a_per_m: f64) -> f64 {
     GAMMA_MU0 * h_a_per_m / (2.0 * std::f64::consts::PI)

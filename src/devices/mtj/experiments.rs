@@ -11,7 +11,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::analytic::{brown_mfpt_s, t_sw_macrospin_s, t_sw_precessional_s};
+use super::analytic::{brown_mfpt_s, is_axially_symmetric, t_sw_macrospin_s, t_sw_precessional_s};
 use super::batch::{Batch, Observer};
 use super::integrator::{Drive, MacrospinState, Stepper, recommended_dt_s};
 use super::params::MtjParams;
@@ -763,6 +763,8 @@ pub fn tsw(p: &MtjParams, ctx: &Ctx, o: &TswOpts) -> Result<Report, String> {
     let mut exact = Vec::new();
     let mut nb = Vec::new();
     let mut prec_th = Vec::new();
+    // The precessional formulas are for the axially symmetric (perpendicular) macrospin.
+    let sym = is_axially_symmetric(p);
     let started = Instant::now();
     let mut work = 0.0;
     for (k, &j) in js.iter().enumerate() {
@@ -798,18 +800,18 @@ pub fn tsw(p: &MtjParams, ctx: &Ctx, o: &TswOpts) -> Result<Report, String> {
         } else {
             sorted[sorted.len() / 2]
         };
-        let f_prec = if j > 1.0 {
+        let f_prec = if j > 1.0 && sym {
             t_sw_precessional_s(p, t, j, 0.02)
         } else {
             f64::NAN
         };
-        let f_exact = if j > 1.0 {
+        let f_exact = if j > 1.0 && sym {
             t_sw_macrospin_s(p, t, j, 0.02)
         } else {
             f64::NAN
         };
         // Sun's formula with the thermal initial angle θ0 = √(kT/(μ0 Ms Hk V)) = 1/√(2Δ).
-        let f_thermal = if j > 1.0 && d > 1.0 {
+        let f_thermal = if j > 1.0 && d > 1.0 && sym {
             t_sw_precessional_s(p, t, j, (0.5 / d).sqrt())
         } else {
             f64::NAN
@@ -1133,10 +1135,7 @@ pub fn retention(p: &MtjParams, ctx: &Ctx, o: &RetentionOpts) -> Result<Report, 
     let deltas = linspace(o.delta_min, o.delta_max, o.n_delta);
     let trials = o.trials.max(1);
     let k_max = o.dwells.max(1);
-    let axially_symmetric = {
-        let (_, u, v) = p.easy_axis.frame();
-        (dot(p.demag, u) - dot(p.demag, v)).abs() < 1e-12
-    };
+    let axially_symmetric = is_axially_symmetric(p);
     let mut rows = Vec::new();
     let started = Instant::now();
     let mut work = 0.0;
