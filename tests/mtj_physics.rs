@@ -90,6 +90,7 @@ fn larmor_frequency() {
     }
     let n = crossings.len() - 1;
     let f_sim = n as f64 / (crossings[n] - crossings[0]);
+    eprintln!("Larmor: f_sim/f - 1 = {:.2e}", f_sim / f - 1.0);
     assert!((f_sim / f - 1.0).abs() < 1e-4, "f_sim {f_sim} vs {f}");
     // RK4 shrinks the precessing component by (ωdt)⁶/144 ≈ 7e-12 per step; after projection
     // that moves m_z by ~ sinθ cosθ · 8000 · 7e-12 ≈ 3e-8.
@@ -124,6 +125,10 @@ fn alpha_zero_conserves_energy_and_norm() {
         worst_norm = worst_norm.max((norm(s.m) - 1.0).abs());
     }
     let e1 = energy_density(&p, 300.0, s.m, [0.0; 3]);
+    eprintln!(
+        "alpha = 0: max ||m| - 1| = {worst_norm:.1e}, energy drift {:.2e}",
+        (e1 - e0) / e0
+    );
     assert!(worst_norm < 1e-9, "|m| drift {worst_norm}");
     assert!(
         ((e1 - e0) / e0).abs() < 1e-4,
@@ -171,6 +176,10 @@ fn damped_relaxation_rate() {
             n += 1.0;
         }
         let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+        eprintln!(
+            "relaxation alpha = {alpha}: rate/expected - 1 = {:.2e}",
+            -slope / expect - 1.0
+        );
         assert!(
             (-slope / expect - 1.0).abs() < 3e-3,
             "alpha {alpha}: rate {} vs {expect}",
@@ -213,12 +222,14 @@ fn time_to_cross(
     None
 }
 
-/// PHYSICS.md check 3. At 0.95 Ic0 the state is stable: no switching in 50 ns (nor in
+/// PHYSICS.md check 3. At 0.95 Ic0 the state is stable: no switching in 50 ns (we check
 /// 400 ns). At 1.05 Ic0 it switches; the exact macrospin time from θ0 = 0.02 is
-/// τ_D ∫₀^{cos θ0} du/((1−u²)(j−u)) ≈ 21 τ_D·ln… ≈ 200 ns for the default card (τ_D =
-/// (1+α²)/(αγμ0Hk,eff) ≈ 2.5 ns) — hence the 400 ns window. Both directions (AP→P with
-/// positive current, P→AP with negative). The time at 1.05 must match the exact macrospin
-/// value within 2 %: near threshold t ∝ 1/(j − 1), so this also pins Jc0 to ~0.1 %.
+/// τ_D ∫₀^{cos θ0} du/((1−u²)(j−u)) ≈ 56 τ_D, with τ_D = (1+α²)/(αγμ0Hk,eff) = 1.3 ns for the
+/// default card (Hk,eff = 3.47e5 A/m): 73 ns. (For pmtj_mem, Hk,eff = 1.65e5 A/m, it is
+/// 150 ns; near threshold t ∝ 1/(j − 1).) Hence the 400 ns window. Both directions (AP→P
+/// with positive current, P→AP with negative). The time at 1.05 must match the exact
+/// macrospin value within 0.5 % (observed 1e-4: RK4 at ωdt ≤ 0.1 plus interpolated
+/// crossing); since t ∝ 1/(j − 1) this pins Jc0 to 0.03 %.
 #[test]
 fn critical_current_threshold() {
     let p = card(&[("noise", 0.0)]);
@@ -232,8 +243,12 @@ fn critical_current_threshold() {
         let t = time_to_cross(&p, state, 0.02, sign * 1.05 * ic0, 400e-9)
             .expect("no switching at 1.05 Ic0");
         let exact = t_sw_macrospin_s(&p, 300.0, 1.05, 0.02);
+        eprintln!(
+            "Jc0 (state {state}): t_sw(1.05 Ic0) = {t:.4e} s, exact {exact:.4e} s, ratio - 1 = {:.2e}",
+            t / exact - 1.0
+        );
         assert!(
-            (t / exact - 1.0).abs() < 0.02,
+            (t / exact - 1.0).abs() < 5e-3,
             "t_sw(1.05) {t} vs exact {exact}"
         );
     }
@@ -242,7 +257,8 @@ fn critical_current_threshold() {
 /// PHYSICS.md check 4: t_sw vs J/Jc0 in the precessional regime. The formula linearises
 /// the growth up to π/2; the exact macrospin integral (analytic::t_sw_macrospin_s) is
 /// 10.9 % below it at J/Jc0 = 1.5, 5 % at 2, 2 % at 5. So: simulation vs exact macrospin
-/// within 1 % for all J (integrator check), and vs the formula within 10 % for J/Jc0 ∈
+/// within 1e-3 for all J (integrator check; observed ≤ 1.3e-5), and vs the formula within
+/// 10 % for J/Jc0 ∈
 /// [1.6, 5], within 12 % at 1.5 (the formula's own error there).
 #[test]
 fn precessional_switching_time() {
@@ -252,8 +268,13 @@ fn precessional_switching_time() {
         let t = time_to_cross(&p, -1.0, 0.02, j * ic0, 100e-9).unwrap();
         let exact = t_sw_macrospin_s(&p, 300.0, j, 0.02);
         let formula = t_sw_precessional_s(&p, 300.0, j, 0.02);
+        eprintln!(
+            "t_sw J/Jc0 = {j}: sim {t:.4e} s, vs exact macrospin {:+.2e}, vs formula {:+.3}",
+            t / exact - 1.0,
+            t / formula - 1.0
+        );
         assert!(
-            (t / exact - 1.0).abs() < 0.01,
+            (t / exact - 1.0).abs() < 1e-3,
             "j {j}: {t} vs exact {exact}"
         );
         let tol = if j < 1.55 { 0.12 } else { 0.10 };
@@ -534,9 +555,10 @@ fn heat_step_response() {
             }
             worst = worst.max((s.temp_k - expect).abs() / rise);
         }
-        // With noise, m fluctuates by ~√(kT/(μ0MsHkV)) ≈ 0.15 rad about P, changing G (and
-        // P) by up to ~1 %: compare at 2 % there.
-        let tol = if noise == 0.0 { 1e-3 } else { 2e-2 };
+        // With noise, m fluctuates about P by θ_rms = 1/√Δ ≈ 0.1 rad (Δ ≈ 95 for the default
+        // card), changing G, hence P, by ≈ θ²/4 · (1 − G_AP/G_P) ≈ 1.5e-3: compare at 5e-3.
+        let tol = if noise == 0.0 { 1e-3 } else { 5e-3 };
+        eprintln!("heat step (noise {noise}): max |T - analytic| / rise = {worst:.2e}");
         assert!(worst < tol, "noise {noise}: worst {worst}");
     }
     // Instant thermal node (cth = 0) and isothermal (rth = 0).

@@ -1306,16 +1306,18 @@ pub struct BenchResult {
 }
 
 /// Time single-device stepping and a batch of `devices` devices for `steps` steps (noise as
-/// on the card, zero drive, dt = 1 ps).
+/// on the card, dt = 1 ps, a constant current of 0.3 Ic0 so the spin-torque terms are
+/// exercised).
 pub fn bench(p: &MtjParams, devices: usize, steps: usize, seed: u64) -> BenchResult {
     let dt = 1e-12;
+    let drive = Drive::current(0.3 * ic0_a(p, p.tamb_k, 1.0));
     let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(seed);
     let mut s = MacrospinState::along(p, 1.0, 0.02);
     let mut st = Stepper::new(p);
     let single_n = (steps * 20).max(100_000);
     let t = Instant::now();
     for _ in 0..single_n {
-        st.step_fast(&mut s, &Drive::OFF, dt, &mut rng);
+        st.step_fast(&mut s, &drive, dt, &mut rng);
     }
     let single = single_n as f64 / t.elapsed().as_secs_f64();
     std::hint::black_box(s);
@@ -1323,7 +1325,7 @@ pub fn bench(p: &MtjParams, devices: usize, steps: usize, seed: u64) -> BenchRes
         MacrospinState::along(p, if i % 2 == 0 { 1.0 } else { -1.0 }, 0.02)
     });
     let t = Instant::now();
-    b.run_uniform(steps, dt, Drive::OFF);
+    b.run_uniform(steps, dt, drive);
     let batch = (devices * steps) as f64 / t.elapsed().as_secs_f64();
     std::hint::black_box(&b.mz);
     BenchResult {

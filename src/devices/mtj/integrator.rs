@@ -23,7 +23,7 @@ use super::llgs::{MagCoeffs, rhs_with};
 use super::params::{InstanceParams, MtjParams};
 use super::temperature::{eta, stiffness_a_per_m, stt_coeff_per_a};
 use super::thermal::{ThermalModel, dtemp_dt, temp_after_with_decay};
-use super::transport::voltage_for_current;
+use super::transport::voltage_for_current_from;
 use super::vec3::{V3, add, axpy, dot, norm, scale};
 
 /// State of one macrospin device: unit magnetization and device temperature.
@@ -120,6 +120,8 @@ pub struct Stepper<'a> {
     dt_s: f64,
     inv_sqrt_dt: f64,
     decay: f64,
+    /// Last device voltage solved under current bias: the Newton guess for the next step.
+    v_guess: f64,
 }
 
 impl<'a> Stepper<'a> {
@@ -131,6 +133,7 @@ impl<'a> Stepper<'a> {
             dt_s: f64::NAN,
             inv_sqrt_dt: f64::NAN,
             decay: f64::NAN,
+            v_guess: f64::NAN,
         }
     }
 
@@ -235,7 +238,11 @@ impl<'a> Stepper<'a> {
         if need_v {
             let v0 = match drive.bias {
                 Bias::Voltage(v) => v,
-                Bias::Current(i) => voltage_for_current(p, dot(m0, p.mp), i, t0),
+                Bias::Current(i) => {
+                    let v = voltage_for_current_from(p, dot(m0, p.mp), i, t0, self.v_guess);
+                    self.v_guess = v;
+                    v
+                }
             };
             out.voltage_v = v0;
             out.power_w = i0 * v0;

@@ -20,7 +20,7 @@
 //! form term by term; the unit tests check the α = 0 reduction and plug `ṁ` back into the
 //! Gilbert equation.
 
-use super::constants::{GAMMA_MU0, K_B, MU0};
+use super::constants::{E_CHARGE, GAMMA_MU0, HBAR, K_B, MU0};
 use super::params::MtjParams;
 use super::temperature::{eta, ms_a_per_m, ms_ratio, pow_kexp, stt_coeff_per_a};
 use super::vec3::{
@@ -60,7 +60,8 @@ impl MagCoeffs {
             ku_j_per_m3: ku,
             hk_a_per_m: 2.0 * ku / (MU0 * ms),
             demag_ms: scale(ms, p.demag),
-            stt_per_a: stt_coeff_per_a(p, temp_k),
+            // = stt_coeff_per_a(p, temp_k), reusing Ms(T) (this runs every step when heated).
+            stt_per_a: HBAR / (2.0 * E_CHARGE * MU0 * ms * p.tfl_m * p.area_m2),
             noise_sqrt_s: (2.0 * p.alpha * K_B * temp_k.max(0.0)
                 / (GAMMA_MU0 * MU0 * ms * p.volume_m3))
                 .sqrt(),
@@ -91,7 +92,13 @@ pub fn field_with(p: &MtjParams, c: &MagCoeffs, m: V3, h_ext: V3) -> V3 {
 #[inline(always)]
 pub fn rhs_with(p: &MtjParams, c: &MagCoeffs, m: V3, current_a: f64, h_ext: V3) -> V3 {
     let h = field_with(p, c, m, h_ext);
-    let a = c.stt_per_a * eta(p, dot(m, p.mp)) * current_a;
+    // Λ = 1 (the default) makes η = P/2 independent of m: skip the division.
+    let eta_m = if p.lambda == 1.0 {
+        0.5 * p.pol
+    } else {
+        eta(p, dot(m, p.mp))
+    };
+    let a = c.stt_per_a * eta_m * current_a;
     let f = axpy(h, p.beta * a, p.mp);
     let mxf = cross(m, f);
     let mxmxf = cross(m, mxf);
