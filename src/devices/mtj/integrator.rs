@@ -19,7 +19,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 use super::constants::{GAMMA_MU0, K_B};
-use super::llgs::{MagCoeffs, rhs_with};
+use super::llgs::{CoeffConsts, MagCoeffs, rhs_with};
 use super::params::{InstanceParams, MtjParams};
 use super::temperature::{eta, stiffness_a_per_m, stt_coeff_per_a};
 use super::thermal::{ThermalModel, dtemp_dt, temp_after_with_decay};
@@ -115,6 +115,7 @@ pub struct StepOutput {
 #[derive(Debug, Clone)]
 pub struct Stepper<'a> {
     p: &'a MtjParams,
+    consts: CoeffConsts,
     coeffs: MagCoeffs,
     thermal: ThermalModel,
     dt_s: f64,
@@ -128,6 +129,7 @@ impl<'a> Stepper<'a> {
     pub fn new(p: &'a MtjParams) -> Stepper<'a> {
         Stepper {
             p,
+            consts: CoeffConsts::new(p),
             coeffs: MagCoeffs::new(p, p.tamb_k),
             thermal: ThermalModel::of(p),
             dt_s: f64::NAN,
@@ -184,7 +186,7 @@ impl<'a> Stepper<'a> {
     ) -> StepOutput {
         let p = self.p;
         if state.temp_k != self.coeffs.temp_k {
-            self.coeffs = MagCoeffs::new(p, state.temp_k);
+            self.coeffs = MagCoeffs::from_consts(p, &self.consts, state.temp_k);
         }
         if dt_s != self.dt_s {
             self.dt_s = dt_s;
