@@ -98,10 +98,10 @@ pub fn simulate(circuit: &Circuit) -> Result<SimOutput, SimError> {
     let mut sys = System::new(circuit).map_err(SimError::simple)?;
     let mut plots = Vec::new();
     let mut energies = Vec::new();
-    let finish = |sys: &System, mut e: SimError, mut plots: Vec<Plot>| {
+    // A failed analysis returns the plots of the analyses before it plus its partial plot.
+    let finish = |_: &System, mut e: SimError, mut plots: Vec<Plot>| {
         plots.append(&mut e.plots);
         e.plots = plots;
-        let _ = sys;
         e
     };
     for analysis in &circuit.analyses {

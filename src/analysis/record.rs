@@ -154,7 +154,7 @@ impl Recorder {
         }
     }
 
-    /// Drop points with scale beyond `keep_from` (transient TSTART handling is done by the caller).
+    /// The recorded plot.
     pub fn finish(self) -> Plot {
         self.plot
     }

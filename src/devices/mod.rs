@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use crate::circuit::{Circuit, ElementKind, Method};
+use crate::circuit::{Circuit, ElementKind};
 use crate::linalg::PatternBuilder;
 
 pub mod controlled;
@@ -350,12 +350,4 @@ pub fn build(circuit: &Circuit) -> Result<Vec<Box<dyn Device>>, String> {
         out.push(dev);
     }
     Ok(out)
-}
-
-/// Trapezoidal or Gear, and the order in use.
-pub fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Trapezoidal => "trap",
-        Method::Gear => "gear",
-    }
 }

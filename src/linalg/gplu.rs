@@ -145,7 +145,6 @@ impl GpLu {
             }
             // `topo` holds reached rows in reverse topological order (post-order).
             // Numeric update in topological order (reverse of post-order).
-            let u_start = self.u_row.len();
             for t in (0..self.topo.len()).rev() {
                 let r = self.topo[t];
                 let j = self.pinv[r];
@@ -160,7 +159,6 @@ impl GpLu {
                 }
             }
             self.u_ptr[k + 1] = self.u_row.len();
-            let _ = u_start;
             // Choose the pivot among rows not yet pivotal: the diagonal (row k of B) when it
             // is within DIAG_PREFERENCE of the largest candidate.
             let mut best = NONE;
