@@ -72,6 +72,9 @@ pub struct System {
     /// Allow reusing a factorization across Newton iterations and time steps (transient).
     pub chord_enabled: bool,
     chord_ok: bool,
+    /// Newton scratch: the new iterate and the unknowns that failed the convergence test.
+    xnew: Vec<f64>,
+    worst: Vec<(usize, f64)>,
 }
 
 impl System {
@@ -159,6 +162,8 @@ impl System {
             lu_step: 0.0,
             chord_enabled: std::env::var_os("MTJSIM_JACOBIAN_REUSE").is_some(),
             chord_ok: false,
+            xnew: Vec::new(),
+            worst: Vec::new(),
         })
     }
 
@@ -248,14 +253,24 @@ impl System {
 
     /// Newton–Raphson at one point, starting from `self.x`. On success `self.x` and
     /// `self.states[0]` hold the converged point; returns the iteration count.
-    pub fn newton(
+    pub fn newton(&mut self, p: &NewtonParams, init: InitPhase) -> Result<usize, NewtonFailure> {
+        // Scratch vectors live in the system: no allocation inside the Newton loop.
+        let mut xnew = std::mem::take(&mut self.xnew);
+        let mut worst = std::mem::take(&mut self.worst);
+        xnew.resize(self.asm.n, 0.0);
+        let result = self.newton_inner(p, init, &mut xnew, &mut worst);
+        self.xnew = xnew;
+        self.worst = worst;
+        result
+    }
+
+    fn newton_inner(
         &mut self,
         p: &NewtonParams,
         mut init: InitPhase,
+        xnew: &mut [f64],
+        worst: &mut Vec<(usize, f64)>,
     ) -> Result<usize, NewtonFailure> {
-        let n = self.asm.n;
-        let mut xnew = vec![0.0; n];
-        let mut worst: Vec<(usize, f64)> = Vec::new();
         let max_iter = p.max_iter.max(1);
         let mut prev_ratio = f64::INFINITY;
         for iter in 0..max_iter {
@@ -282,13 +297,13 @@ impl System {
             if chord && self.values != self.lu_fresh_values {
                 let r = self.asm.residual(&self.values, &self.x[1..], &self.rhs);
                 xnew.copy_from_slice(&r);
-                self.solver.solve(&mut xnew);
+                self.solver.solve(xnew);
                 for (k, v) in xnew.iter_mut().enumerate() {
                     *v += self.x[k + 1];
                 }
             } else {
                 xnew.copy_from_slice(&self.rhs);
-                self.solver.solve(&mut xnew);
+                self.solver.solve(xnew);
             }
             if xnew.iter().any(|v| !v.is_finite()) {
                 self.lu_fresh_values.clear();
@@ -324,7 +339,7 @@ impl System {
                 self.chord_ok = true;
             }
             prev_ratio = ratio;
-            self.x[1..].copy_from_slice(&xnew);
+            self.x[1..].copy_from_slice(xnew);
             let was_init = init == InitPhase::Junction;
             init = InitPhase::Normal;
             if !self.nonlinear && iter == 0 {

@@ -100,6 +100,9 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
     let mut first = true;
     let mut x_prev = sys.x.clone();
     let mut x_pred = sys.x.clone();
+    // The point before the attempt (restored on rejection); swapped into `x_prev` on
+    // acceptance, so no vector is allocated per step.
+    let mut x_saved = sys.x.clone();
 
     while time < tstop * (1.0 - 1e-12) {
         // Breakpoint logic (ngspice dctran.c): after landing on a breakpoint restart at order 1
@@ -137,7 +140,7 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
             } else {
                 x_pred.copy_from_slice(&sys.x);
             }
-            let x_saved = sys.x.clone();
+            x_saved.copy_from_slice(&sys.x);
             sys.x.copy_from_slice(&x_pred);
             let (s0, s1) = sys.states.split_at_mut(1);
             s0[0].copy_from_slice(&s1[0]);
@@ -160,12 +163,12 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
                 if delta < delmin {
                     let mut e = SimError::from_failure("transient", Some(t_new), &failure, sys);
                     e.message.push_str(" (timestep too small)");
-                    break Err((e, x_saved));
+                    break Err(e);
                 }
                 continue;
             }
             if first {
-                break Ok((t_new, delta, x_saved));
+                break Ok((t_new, delta));
             }
             // ngspice CKTtrunc: the new step is at most twice the present one.
             let mut new_delta = truncation(sys).min(2.0 * delta);
@@ -177,7 +180,7 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
                     sys.integ.order = 1;
                     order = if new_delta <= 1.05 * delta { 1 } else { 2 };
                 }
-                break Ok((t_new, new_delta, x_saved));
+                break Ok((t_new, new_delta));
             }
             sys.x.copy_from_slice(&x_saved);
             sys.stats.rejected_steps += 1;
@@ -195,12 +198,12 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
                     time: Some(t_new),
                     plots: Vec::new(),
                 };
-                break Err((e, x_saved));
+                break Err(e);
             }
         };
         match accepted {
-            Ok((t_new, next_delta, x_before)) => {
-                x_prev = x_before;
+            Ok((t_new, next_delta)) => {
+                std::mem::swap(&mut x_prev, &mut x_saved);
                 sys.accept_point();
                 sys.integ.accept();
                 sys.stats.accepted_steps += 1;
@@ -214,7 +217,7 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
                 delta = next_delta;
                 first = false;
             }
-            Err((mut e, _)) => {
+            Err(mut e) => {
                 e.plots.push(rec.finish());
                 return Err(e);
             }

@@ -279,6 +279,13 @@ const SPB: usize = 20;
 const SPDP: usize = 21;
 
 impl Mosfet {
+    /// Does the model give the gate any capacitance (Meyer or overlap)? Without it the gate
+    /// charges are identically zero: no gate-row stamps and no truncation error.
+    fn has_gate_caps(&self) -> bool {
+        let p = &self.par;
+        p.cox != 0.0 || p.cgso != 0.0 || p.cgdo != 0.0 || p.cgbo != 0.0
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         name: String,
@@ -566,8 +573,17 @@ impl Device for Mosfet {
             (sp, b),
             (sp, dp),
         ];
-        for (slot, (r, c)) in self.slots.iter_mut().zip(pairs) {
-            *slot = s.slot(r, c);
+        // Without any gate capacitance the gate row carries no current and its off-diagonal
+        // stamps are exactly zero; leaving them out of the pattern keeps a word line
+        // driven by a source from coupling every cell on it into one block of the LU.
+        let gate_caps = self.has_gate_caps();
+        for (k, (slot, (r, c))) in self.slots.iter_mut().zip(pairs).enumerate() {
+            let gate_row = matches!(k, GB | GDP | GSP | BG);
+            *slot = if gate_row && !gate_caps {
+                crate::linalg::TRASH
+            } else {
+                s.slot(r, c)
+            };
         }
         self.rhs = [s.rhs(g), s.rhs(b), s.rhs(dp), s.rhs(sp)];
         Ok(())
@@ -822,7 +838,11 @@ impl Device for Mosfet {
     }
 
     fn truncate(&self, ctx: &TruncCtx) -> f64 {
-        // As ngspice's MOS1trunc: the gate charges only.
+        // As ngspice's MOS1trunc: the gate charges only. Charges that are identically zero
+        // allow any step (ngspice's bound from chgtol alone is ~10³ s, never the minimum).
+        if !self.has_gate_caps() {
+            return f64::INFINITY;
+        }
         [QGS, QGD, QGB]
             .iter()
             .map(|&q| ctx.integ.truncation_step(&ctx.states, self.state + q, ctx))

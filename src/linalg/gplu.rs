@@ -28,6 +28,10 @@ pub struct GpLu {
     n: usize,
     /// `perm[i]` = original index of B's row/column i; `pinv_amd` its inverse.
     perm: Vec<usize>,
+    /// For each B index, the end (exclusive) of its diagonal block in the block lower
+    /// triangular form: pivots of column k are chosen among rows `< blk_end[k]` only, so
+    /// the blocks stay decoupled (no fill between independent crossbar columns).
+    blk_end: Vec<usize>,
     /// B in CSC: column pointers, rows (B numbering), and for each entry the position of its
     /// value in the caller's (A's) values array.
     b_col_ptr: Vec<usize>,
@@ -61,20 +65,10 @@ impl GpLu {
     /// Order the pattern (AMD on A + Aᵀ) and set up the permuted matrix.
     pub fn new(asm: &Assembler) -> Result<Self, SolveError> {
         let n = asm.n;
-        let mut perm = vec![0usize; n];
+        let (perm, blk_end) = btf_amd_order(asm)?;
         let mut perm_inv = vec![0usize; n];
-        if n > 0 {
-            let sym = SymbolicSparseColMatRef::new_checked(n, n, &asm.col_ptr, None, &asm.row_idx);
-            let mut mem = MemBuffer::try_new(amd::order_scratch::<usize>(n, asm.nnz()))
-                .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
-            amd::order(
-                &mut perm,
-                &mut perm_inv,
-                sym,
-                amd::Control::default(),
-                MemStack::new(&mut mem),
-            )
-            .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
+        for (i, &p) in perm.iter().enumerate() {
+            perm_inv[p] = i;
         }
         // Build B = P A Pᵀ column by column: B[:, j] = A[perm[i], perm[j]].
         let mut b_col_ptr = vec![0usize; n + 1];
@@ -95,6 +89,7 @@ impl GpLu {
         Ok(GpLu {
             n,
             perm,
+            blk_end,
             b_col_ptr,
             b_row,
             b_src,
@@ -163,8 +158,9 @@ impl GpLu {
             // is within DIAG_PREFERENCE of the largest candidate.
             let mut best = NONE;
             let mut best_abs = 0.0f64;
+            let blk_end = self.blk_end[k];
             for &r in &self.topo {
-                if self.pinv[r] == NONE {
+                if self.pinv[r] == NONE && r < blk_end {
                     let a = self.x[r].abs();
                     if a > best_abs {
                         best_abs = a;
@@ -292,6 +288,135 @@ impl GpLu {
         }
         true
     }
+}
+
+/// Fill-reducing order in two levels, as KLU does: (1) block triangular form — the strongly
+/// connected components of the graph of A (edge i → j when a_ij is structurally nonzero; the
+/// pattern's diagonal is always present, so the identity is a full transversal), emitted by
+/// Tarjan's algorithm in dependency order so B is block *lower* triangular; (2) AMD on
+/// A + Aᵀ inside each block. In a crossbar the word lines, driven by voltage sources, form
+/// 2×2 blocks that every cell depends on but that depend on nothing, so the column ladders
+/// become independent blocks and fill stays linear in the number of cells (plain AMD on
+/// the whole matrix couples every ladder through the word-line nodes).
+/// Returns the order (`perm[i]` = original index of B's i-th row/column) and, per B index,
+/// the end of its block.
+fn btf_amd_order(asm: &Assembler) -> Result<(Vec<usize>, Vec<usize>), SolveError> {
+    let n = asm.n;
+    // Row lists (CSR) of the pattern: the graph edges i → j.
+    let mut r_ptr = vec![0usize; n + 1];
+    for &r in &asm.row_idx {
+        r_ptr[r + 1] += 1;
+    }
+    for i in 0..n {
+        r_ptr[i + 1] += r_ptr[i];
+    }
+    let mut r_col = vec![0usize; asm.row_idx.len()];
+    let mut fill = r_ptr.clone();
+    for c in 0..n {
+        for k in asm.col_ptr[c]..asm.col_ptr[c + 1] {
+            let r = asm.row_idx[k];
+            r_col[fill[r]] = c;
+            fill[r] += 1;
+        }
+    }
+    // Iterative Tarjan.
+    let mut index = vec![NONE; n];
+    let mut low = vec![0usize; n];
+    let mut on_stack = vec![false; n];
+    let mut scc_stack: Vec<usize> = Vec::new();
+    let mut call: Vec<(usize, usize)> = Vec::new();
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    let mut blocks: Vec<usize> = vec![0];
+    let mut counter = 0usize;
+    for root in 0..n {
+        if index[root] != NONE {
+            continue;
+        }
+        call.push((root, r_ptr[root]));
+        index[root] = counter;
+        low[root] = counter;
+        counter += 1;
+        scc_stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (v, ref mut pos)) = call.last_mut() {
+            if *pos < r_ptr[v + 1] {
+                let w = r_col[*pos];
+                *pos += 1;
+                if index[w] == NONE {
+                    index[w] = counter;
+                    low[w] = counter;
+                    counter += 1;
+                    scc_stack.push(w);
+                    on_stack[w] = true;
+                    call.push((w, r_ptr[w]));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+            } else {
+                call.pop();
+                if let Some(&(u, _)) = call.last() {
+                    low[u] = low[u].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    loop {
+                        let w = scc_stack.pop().expect("Tarjan stack holds v");
+                        on_stack[w] = false;
+                        order.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    blocks.push(order.len());
+                }
+            }
+        }
+    }
+    // AMD inside each block.
+    let mut local = vec![NONE; n];
+    let mut perm = Vec::with_capacity(n);
+    let mut blk_end = vec![0usize; n];
+    for b in blocks.windows(2) {
+        let nodes = &order[b[0]..b[1]];
+        let m = nodes.len();
+        for i in b[0]..b[1] {
+            blk_end[i] = b[1];
+        }
+        if m <= 2 {
+            perm.extend_from_slice(nodes);
+            continue;
+        }
+        for (i, &v) in nodes.iter().enumerate() {
+            local[v] = i;
+        }
+        let mut cp = vec![0usize; m + 1];
+        let mut ri = Vec::new();
+        for (j, &c) in nodes.iter().enumerate() {
+            let start = ri.len();
+            for k in asm.col_ptr[c]..asm.col_ptr[c + 1] {
+                let r = asm.row_idx[k];
+                if local[r] != NONE && nodes.get(local[r]) == Some(&r) {
+                    ri.push(local[r]);
+                }
+            }
+            ri[start..].sort_unstable();
+            cp[j + 1] = ri.len();
+        }
+        let mut p = vec![0usize; m];
+        let mut pi = vec![0usize; m];
+        let sym = SymbolicSparseColMatRef::new_checked(m, m, &cp, None, &ri);
+        let mut mem = MemBuffer::try_new(amd::order_scratch::<usize>(m, ri.len()))
+            .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
+        amd::order(
+            &mut p,
+            &mut pi,
+            sym,
+            amd::Control::default(),
+            MemStack::new(&mut mem),
+        )
+        .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
+        perm.extend(p.iter().map(|&i| nodes[i]));
+    }
+    Ok((perm, blk_end))
 }
 
 trait MapOrNone {
