@@ -422,9 +422,7 @@ fn btf_amd_order(asm: &Assembler) -> Result<(Vec<usize>, Vec<usize>), SolveError
     for b in blocks.windows(2) {
         let nodes = &order[b[0]..b[1]];
         let m = nodes.len();
-        for i in b[0]..b[1] {
-            blk_end[i] = b[1];
-        }
+        blk_end[b[0]..b[1]].fill(b[1]);
         if m <= 2 {
             perm.extend_from_slice(nodes);
             continue;
