@@ -11,6 +11,20 @@ use crate::results::Stats;
 /// Conductance (S) that pins a node to a `.nodeset` / `.ic` value during the operating point.
 const PIN_CONDUCTANCE: f64 = 1e10;
 
+/// Load devices on two threads from this many devices on (below it rayon's fork costs more
+/// than it saves).
+const PARALLEL_MIN_DEVICES: usize = 256;
+
+/// Where the second half of the devices starts: device index, first matrix slot, first rhs
+/// slot and first state it owns.
+#[derive(Debug, Clone, Copy)]
+struct LoadSplit {
+    device: usize,
+    mat: usize,
+    rhs: usize,
+    state: usize,
+}
+
 /// Why Newton failed at one point.
 #[derive(Debug, Clone)]
 pub enum NewtonFailure {
@@ -49,6 +63,12 @@ pub struct System {
     solver: Box<dyn LinearSolver>,
     mat_buf: Vec<f64>,
     rhs_buf: Vec<f64>,
+    /// Second stamp buffers and present-state copy for the second half of the devices when
+    /// loading in parallel (`split`): each half writes only its own slots and states.
+    mat_buf2: Vec<f64>,
+    rhs_buf2: Vec<f64>,
+    state_b: Vec<f64>,
+    split: Option<LoadSplit>,
     values: Vec<f64>,
     rhs: Vec<f64>,
     /// Present solution by equation (x[0] = 0).
@@ -91,6 +111,9 @@ impl System {
         let empty = HashMap::new();
         let mut n_eq = n_nodes;
         let mut n_states = 0;
+        let first_pass_allocated;
+        // Per device: (matrix slots, rhs slots, states) allocated before it.
+        let mut starts: Vec<(usize, usize, usize)> = Vec::with_capacity(devices.len());
         {
             let mut s = Setup {
                 n_eq,
@@ -104,6 +127,11 @@ impl System {
                     branches.insert(d.name().to_string(), br);
                 }
             }
+            // Parallel loading needs every device's slots and states allocated in device
+            // order in the second pass.
+            first_pass_allocated = s.n_states != 0
+                || s.pattern.mat_slot_count() != 1
+                || s.pattern.rhs_slot_count() != 1;
             n_eq = s.n_eq;
             n_states = s.n_states;
         }
@@ -116,6 +144,11 @@ impl System {
                 branches: &branches,
             };
             for d in devices.iter_mut() {
+                starts.push((
+                    s.pattern.mat_slot_count(),
+                    s.pattern.rhs_slot_count(),
+                    s.n_states,
+                ));
                 d.setup_slots(&mut s)?;
             }
             n_eq = s.n_eq;
@@ -126,6 +159,22 @@ impl System {
         let mat_slots = pattern.mat_slot_count();
         let rhs_slots = pattern.rhs_slot_count();
         let asm = pattern.finish(n_eq);
+        // Split the devices into two halves of about equal stamp count for parallel loads.
+        let split = if !first_pass_allocated
+            && devices.len() >= PARALLEL_MIN_DEVICES
+            && rayon::current_num_threads() >= 2
+            && std::env::var_os("MTJSIM_SERIAL_LOAD").is_none()
+        {
+            let k = starts.partition_point(|&(m, _, _)| m < mat_slots / 2);
+            starts.get(k).map(|&(m, r, st)| LoadSplit {
+                device: k,
+                mat: m,
+                rhs: r,
+                state: st,
+            })
+        } else {
+            None
+        };
         let solver = GpLu::new(&asm).map_err(|e| e.to_string())?;
         let mut integ = Integrator {
             method: circuit.options.method,
@@ -145,6 +194,10 @@ impl System {
             rhs: vec![0.0; asm.n],
             mat_buf: vec![0.0; mat_slots],
             rhs_buf: vec![0.0; rhs_slots],
+            mat_buf2: vec![0.0; if split.is_some() { mat_slots } else { 0 }],
+            rhs_buf2: vec![0.0; if split.is_some() { rhs_slots } else { 0 }],
+            state_b: vec![0.0; if split.is_some() { n_states } else { 0 }],
+            split,
             asm,
             solver: Box::new(solver),
             x: vec![0.0; n_eq],
@@ -182,8 +235,6 @@ impl System {
 
     /// Evaluate all devices at `x` into the stamp buffers and gather them.
     fn load(&mut self, p: &NewtonParams, init: InitPhase, uic_start: bool) -> usize {
-        self.mat_buf.fill(0.0);
-        self.rhs_buf.fill(0.0);
         let [s0, s1, s2, s3] = &mut self.states;
         let mut ctx = LoadCtx {
             x: &self.x,
@@ -207,16 +258,60 @@ impl System {
             attempt: self.attempt,
             noncon: 0,
         };
-        for d in &self.devices {
-            d.load(&mut ctx);
-        }
-        let noncon = ctx.noncon;
-        self.asm.gather(
-            &self.mat_buf,
-            &self.rhs_buf,
-            &mut self.values,
-            &mut self.rhs,
-        );
+        let noncon = if let Some(sp) = self.split {
+            // Two halves on two threads, each with its own stamp buffers and state block;
+            // the second half's states are copied in and out (devices index states
+            // absolutely). Results are bit-identical to the serial load.
+            ctx.mat[..sp.mat].fill(0.0);
+            ctx.rhs[..sp.rhs].fill(0.0);
+            self.mat_buf2[sp.mat..].fill(0.0);
+            self.rhs_buf2[sp.rhs..].fill(0.0);
+            self.state_b[sp.state..].copy_from_slice(&ctx.state0[sp.state..]);
+            let mut ctx_b = LoadCtx {
+                mat: &mut self.mat_buf2,
+                rhs: &mut self.rhs_buf2,
+                state0: &mut self.state_b,
+                ..ctx
+            };
+            let (first, second) = self.devices.split_at(sp.device);
+            let (na, nb) = rayon::join(
+                || {
+                    for d in first {
+                        d.load(&mut ctx);
+                    }
+                    ctx.noncon
+                },
+                || {
+                    for d in second {
+                        d.load(&mut ctx_b);
+                    }
+                    ctx_b.noncon
+                },
+            );
+            self.states[0][sp.state..].copy_from_slice(&self.state_b[sp.state..]);
+            self.asm.gather_split(
+                [&self.mat_buf, &self.mat_buf2],
+                [&self.rhs_buf, &self.rhs_buf2],
+                (sp.mat, sp.rhs),
+                &mut self.values,
+                &mut self.rhs,
+            );
+            na + nb
+        } else {
+            ctx.mat.fill(0.0);
+            ctx.rhs.fill(0.0);
+            for d in &self.devices {
+                d.load(&mut ctx);
+            }
+            let noncon = ctx.noncon;
+            self.asm.gather(
+                &self.mat_buf,
+                &self.rhs_buf,
+                &mut self.values,
+                &mut self.rhs,
+            );
+            noncon
+        };
         if p.diag_gmin > 0.0 {
             let nodes: Vec<usize> = (0..self.n_nodes.saturating_sub(1)).collect();
             self.asm

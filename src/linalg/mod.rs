@@ -128,13 +128,35 @@ impl Assembler {
 
     /// Sum stamp buffers into CSC `values` (len nnz) and `rhs` (len n, unknown order).
     pub fn gather(&self, mat_buf: &[f64], rhs_buf: &[f64], values: &mut [f64], rhs: &mut [f64]) {
+        let (m, r) = (self.mat_map.len(), self.rhs_map.len());
+        self.gather_split([mat_buf, mat_buf], [rhs_buf, rhs_buf], (m, r), values, rhs);
+    }
+
+    /// [`Assembler::gather`] from two buffer pairs (parallel device loading): matrix slots
+    /// below `split.0` and rhs slots below `split.1` come from the first pair, the rest from
+    /// the second. Slots are summed in the same order either way, so results are identical.
+    pub fn gather_split(
+        &self,
+        mat_buf: [&[f64]; 2],
+        rhs_buf: [&[f64]; 2],
+        split: (usize, usize),
+        values: &mut [f64],
+        rhs: &mut [f64],
+    ) {
         values.fill(0.0);
         rhs.fill(0.0);
-        for (slot, &pos) in self.mat_map.iter().enumerate().skip(1) {
-            values[pos as usize] += mat_buf[slot];
+        let (ms, rs) = (split.0.max(1), split.1.max(1));
+        for (slot, &pos) in self.mat_map.iter().enumerate().take(ms).skip(1) {
+            values[pos as usize] += mat_buf[0][slot];
         }
-        for (slot, &eq) in self.rhs_map.iter().enumerate().skip(1) {
-            rhs[eq as usize - 1] += rhs_buf[slot];
+        for (slot, &pos) in self.mat_map.iter().enumerate().skip(ms) {
+            values[pos as usize] += mat_buf[1][slot];
+        }
+        for (slot, &eq) in self.rhs_map.iter().enumerate().take(rs).skip(1) {
+            rhs[eq as usize - 1] += rhs_buf[0][slot];
+        }
+        for (slot, &eq) in self.rhs_map.iter().enumerate().skip(rs) {
+            rhs[eq as usize - 1] += rhs_buf[1][slot];
         }
     }
 
