@@ -146,17 +146,17 @@ impl Assembler {
         values.fill(0.0);
         rhs.fill(0.0);
         let (ms, rs) = (split.0.max(1), split.1.max(1));
-        for (slot, &pos) in self.mat_map.iter().enumerate().take(ms).skip(1) {
-            values[pos as usize] += mat_buf[0][slot];
+        let m = self.mat_map.len();
+        let r = self.rhs_map.len();
+        for (b, range) in [(0, 1..ms), (1, ms..m)] {
+            for (&pos, &v) in self.mat_map[range.clone()].iter().zip(&mat_buf[b][range]) {
+                values[pos as usize] += v;
+            }
         }
-        for (slot, &pos) in self.mat_map.iter().enumerate().skip(ms) {
-            values[pos as usize] += mat_buf[1][slot];
-        }
-        for (slot, &eq) in self.rhs_map.iter().enumerate().take(rs).skip(1) {
-            rhs[eq as usize - 1] += rhs_buf[0][slot];
-        }
-        for (slot, &eq) in self.rhs_map.iter().enumerate().skip(rs) {
-            rhs[eq as usize - 1] += rhs_buf[1][slot];
+        for (b, range) in [(0, 1..rs), (1, rs..r)] {
+            for (&eq, &v) in self.rhs_map[range.clone()].iter().zip(&rhs_buf[b][range]) {
+                rhs[eq as usize - 1] += v;
+            }
         }
     }
 
