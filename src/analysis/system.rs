@@ -220,6 +220,15 @@ impl System {
         })
     }
 
+    /// Load devices on one thread (parallel loading is chosen in [`System::new`]).
+    pub fn set_serial_load(&mut self) {
+        self.split = None;
+    }
+    /// Are devices loaded on two threads?
+    pub fn parallel_load(&self) -> bool {
+        self.split.is_some()
+    }
+
     /// Number of unknowns (matrix dimension).
     pub fn unknowns(&self) -> usize {
         self.asm.n
