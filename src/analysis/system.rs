@@ -11,9 +11,11 @@ use crate::results::Stats;
 /// Conductance (S) that pins a node to a `.nodeset` / `.ic` value during the operating point.
 const PIN_CONDUCTANCE: f64 = 1e10;
 
-/// Load devices on two threads from this many devices on (below it rayon's fork costs more
-/// than it saves).
-const PARALLEL_MIN_DEVICES: usize = 256;
+/// Load devices on two threads from this many devices on. Measured on 2 cores, quiet
+/// machine: at 32×32 (6.2k devices) two threads were slower (1.2 s vs 0.93 s wall: thread
+/// wake-up and the state copy cost more than half a 0.4 ms load), at 64×64 (24.8k devices)
+/// faster (10.9 s vs 12.1 s).
+const PARALLEL_MIN_DEVICES: usize = 16_384;
 
 /// Where the second half of the devices starts: device index, first matrix slot, first rhs
 /// slot and first state it owns.
@@ -69,6 +71,8 @@ pub struct System {
     rhs_buf2: Vec<f64>,
     state_b: Vec<f64>,
     split: Option<LoadSplit>,
+    /// The split, also when the circuit is too small for it to pay.
+    split_possible: Option<LoadSplit>,
     values: Vec<f64>,
     rhs: Vec<f64>,
     /// Present solution by equation (x[0] = 0).
@@ -160,8 +164,7 @@ impl System {
         let rhs_slots = pattern.rhs_slot_count();
         let asm = pattern.finish(n_eq);
         // Split the devices into two halves of about equal stamp count for parallel loads.
-        let split = if !first_pass_allocated
-            && devices.len() >= PARALLEL_MIN_DEVICES
+        let split_possible = if !first_pass_allocated
             && rayon::current_num_threads() >= 2
             && std::env::var_os("MTJSIM_SERIAL_LOAD").is_none()
         {
@@ -175,6 +178,7 @@ impl System {
         } else {
             None
         };
+        let split = split_possible.filter(|_| devices.len() >= PARALLEL_MIN_DEVICES);
         let solver = GpLu::new(&asm).map_err(|e| e.to_string())?;
         let mut integ = Integrator {
             method: circuit.options.method,
@@ -194,10 +198,32 @@ impl System {
             rhs: vec![0.0; asm.n],
             mat_buf: vec![0.0; mat_slots],
             rhs_buf: vec![0.0; rhs_slots],
-            mat_buf2: vec![0.0; if split.is_some() { mat_slots } else { 0 }],
-            rhs_buf2: vec![0.0; if split.is_some() { rhs_slots } else { 0 }],
-            state_b: vec![0.0; if split.is_some() { n_states } else { 0 }],
+            mat_buf2: vec![
+                0.0;
+                if split_possible.is_some() {
+                    mat_slots
+                } else {
+                    0
+                }
+            ],
+            rhs_buf2: vec![
+                0.0;
+                if split_possible.is_some() {
+                    rhs_slots
+                } else {
+                    0
+                }
+            ],
+            state_b: vec![
+                0.0;
+                if split_possible.is_some() {
+                    n_states
+                } else {
+                    0
+                }
+            ],
             split,
+            split_possible,
             asm,
             solver: Box::new(solver),
             x: vec![0.0; n_eq],
@@ -220,9 +246,10 @@ impl System {
         })
     }
 
-    /// Load devices on one thread (parallel loading is chosen in [`System::new`]).
-    pub fn set_serial_load(&mut self) {
-        self.split = None;
+    /// Override the choice made in [`System::new`]: load devices on two threads (where the
+    /// circuit allows it) or on one.
+    pub fn set_parallel_load(&mut self, on: bool) {
+        self.split = if on { self.split_possible } else { None };
     }
     /// Are devices loaded on two threads?
     pub fn parallel_load(&self) -> bool {
