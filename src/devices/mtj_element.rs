@@ -23,7 +23,13 @@
 //! (device seed, step index, attempt), so every Newton iteration of the attempt sees the
 //! same sample and a run with the same seed reproduces bit for bit. With noise on, the
 //! truncation-error control ignores `m` (white noise has no smooth derivative to estimate)
-//! and the step is capped at 1/40 of the precession period instead (see docs/device-model.md).
+//! and the step is capped at the standalone stepper's `recommended_dt_s` instead (about 2 ps
+//! for pmtj_mem; see docs/device-model.md "Step size in circuits").
+//!
+//! Thermal node (optional third terminal): the temperature unknown is then an ordinary
+//! circuit node whose voltage is the rise `T − tamb` (1 V ≡ 1 K) and whose KCL row is the
+//! heat balance in watts, so resistors between thermal nodes (1 Ω ≡ 1 K/W) are thermal
+//! conductances between devices: thermal crosstalk with ordinary netlist syntax.
 
 use std::collections::HashMap;
 
@@ -31,6 +37,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use super::mtj::integrator::recommended_dt_s;
 use super::mtj::llgs::{MagCoeffs, dm_dt, dm_dt_jacobian};
 use super::mtj::params::{InstanceParams, MtjParams};
 use super::mtj::temperature::precession_frequency_hz;
@@ -39,8 +46,9 @@ use super::mtj::vec3::{V3, dot};
 use super::{Device, LoadCtx, Mode, Setup, TruncCtx};
 use crate::circuit::{Model, Options};
 
-/// Steps per precession period when thermal noise is on.
-const NOISE_STEPS_PER_PERIOD: f64 = 40.0;
+/// Pinning conductance (in units of 1/rth) that holds a thermal node at `temp0` where the
+/// temperature is prescribed (DC with `temp0=`, the t = 0 point of a UIC transient).
+const PIN_G_PER_RTH: f64 = 1e6;
 /// Lowest temperature the dynamics are evaluated at (K): guards the first Newton
 /// iteration, where the temperature unknown may still be zero.
 const MIN_TEMP_K: f64 = 1.0;
@@ -48,8 +56,8 @@ const MIN_TEMP_K: f64 = 1.0;
 /// Build the circuit device for an `N` element.
 pub fn build(
     name: String,
-    free: usize,
-    reference: usize,
+    [free, reference]: [usize; 2],
+    thermal: Option<usize>,
     card: &Model,
     params: &HashMap<String, f64>,
     options: &Options,
@@ -64,11 +72,17 @@ pub fn build(
             (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3)
         })
     });
+    if thermal.is_some() && p.rth_k_per_w <= 0.0 {
+        return Err(format!(
+            "{name}: a thermal node needs a model card with rth > 0 (the device's own heat path)"
+        ));
+    }
     let m_init = inst.initial_m(&p);
     Ok(Box::new(MtjElement {
         name,
         free,
         reference,
+        thermal,
         m_init,
         temp0: inst.temp0_k,
         seed,
@@ -88,6 +102,8 @@ pub struct MtjElement {
     name: String,
     free: usize,
     reference: usize,
+    /// Thermal node: `eq_t` is this circuit node and holds `T − tamb` (K).
+    thermal: Option<usize>,
     m_init: V3,
     temp0: Option<f64>,
     seed: u64,
@@ -108,9 +124,19 @@ pub struct MtjElement {
 }
 
 impl MtjElement {
+    /// Offset between the temperature unknown and the temperature (K): `tamb` on a
+    /// thermal node (which holds the rise), 0 on the internal equation.
+    fn t_offset(&self) -> f64 {
+        if self.thermal.is_some() {
+            self.p.tamb_k
+        } else {
+            0.0
+        }
+    }
+
     fn temp_of(&self, x: &[f64]) -> f64 {
         if self.p.rth_k_per_w > 0.0 {
-            x[self.eq_t].max(MIN_TEMP_K)
+            (x[self.eq_t] + self.t_offset()).max(MIN_TEMP_K)
         } else {
             self.p.tamb_k
         }
@@ -145,7 +171,10 @@ impl Device for MtjElement {
         for (k, c) in ["mx", "my", "mz"].iter().enumerate() {
             self.eq_m[k] = s.new_equation(format!("{}#{c}", self.name));
         }
-        self.eq_t = s.new_equation(format!("{}#temp", self.name));
+        self.eq_t = match self.thermal {
+            Some(node) => node,
+            None => s.new_equation(format!("{}#temp", self.name)),
+        };
         None
     }
     fn setup_slots(&mut self, s: &mut Setup) -> Result<(), String> {
@@ -219,6 +248,7 @@ impl Device for MtjElement {
         ];
         let (rth, cth) = (self.p.rth_k_per_w, self.p.cth_j_per_k);
         let t_unknown = x[self.eq_t];
+        let t_off = self.t_offset();
         let pinned = if ctx.mode == Mode::Dc {
             self.temp0
         } else {
@@ -230,21 +260,35 @@ impl Device for MtjElement {
             } else {
                 self.temp0.unwrap_or(self.p.tamb_k)
             });
-            ctx.mat[self.trow[0]] += 1.0;
-            ctx.rhs[self.rhs[5]] += target;
+            if self.thermal.is_some() {
+                // A shared node: pin it with a stiff conductance to `target` instead of
+                // owning the row.
+                let g = PIN_G_PER_RTH / rth;
+                ctx.mat[self.trow[0]] += g;
+                ctx.rhs[self.rhs[5]] += g * (target - t_off);
+            } else {
+                ctx.mat[self.trow[0]] += 1.0;
+                ctx.rhs[self.rhs[5]] += target;
+            }
             ctx.state0[s + 6] = target;
             ctx.state0[s + 7] = 0.0;
         } else {
             // F = cth dT/dt + (T − tamb)/rth − P = 0, scaled so the diagonal is O(1). The
-            // state holds T itself, so its integrated "current" is dT/dt.
-            ctx.state0[s + 6] = t_unknown;
+            // state holds T itself, so its integrated "current" is dT/dt. On a thermal node
+            // the row is a KCL row in watts shared with thermal resistors: no scaling.
+            let temp_raw = t_unknown + t_off;
+            ctx.state0[s + 6] = temp_raw;
             let (dtdt, ag0) = if ctx.mode == Mode::Tran && cth > 0.0 {
                 ctx.integrate(s + 6)
             } else {
                 (0.0, 0.0)
             };
-            let f0 = cth * dtdt + (t_unknown - self.p.tamb_k) / rth - p_w;
-            let scale = 1.0 / (ag0 * cth + 1.0 / rth);
+            let f0 = cth * dtdt + (temp_raw - self.p.tamb_k) / rth - p_w;
+            let scale = if self.thermal.is_some() {
+                1.0
+            } else {
+                1.0 / (ag0 * cth + 1.0 / rth)
+            };
             let diag = ag0 * cth + 1.0 / rth - dp[5];
             let mut lin = diag * t_unknown;
             ctx.mat[self.trow[0]] += diag * scale;
@@ -344,14 +388,16 @@ impl Device for MtjElement {
     }
 
     fn max_step(&self) -> f64 {
+        if self.p.noise {
+            // The standalone stepper's step (precession resolved to z ≤ (0.04α)^(1/3) rad
+            // and rms thermal kick ≤ 0.03 rad per step) at ambient and zero current: the
+            // equilibrium and switching statistics were validated at this step
+            // (tests/mtj_circuit.rs compares the two).
+            return recommended_dt_s(&self.p, self.p.tamb_k, 0.0, [0.0; 3]);
+        }
         let f = precession_frequency_hz(&self.p, self.p.tamb_k);
         if f > 0.0 {
-            let per_period = if self.p.noise {
-                NOISE_STEPS_PER_PERIOD
-            } else {
-                10.0
-            };
-            1.0 / (per_period * f)
+            1.0 / (10.0 * f)
         } else {
             f64::INFINITY
         }
@@ -372,7 +418,7 @@ impl Device for MtjElement {
         for k in 0..3 {
             x[self.eq_m[k]] = self.m_init[k];
         }
-        x[self.eq_t] = self.temp0.unwrap_or(self.p.tamb_k);
+        x[self.eq_t] = self.temp0.unwrap_or(self.p.tamb_k) - self.t_offset();
     }
 
     fn quantities(&self, x: &[f64], state0: &[f64]) -> Vec<(&'static str, f64)> {
