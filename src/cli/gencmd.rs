@@ -50,8 +50,8 @@ pub struct ArrayArgs {
     #[arg(long, default_value = "read")]
     pub op: String,
     /// Cell written by --op write, as ROW,COL.
-    #[arg(long, default_value = "0,0", value_delimiter = ',', num_args = 2)]
-    pub target: Vec<usize>,
+    #[arg(long, default_value = "0,0")]
+    pub target: String,
     /// Read bias on the bit lines (V).
     #[arg(long, default_value_t = 0.1)]
     pub v_read: f64,
@@ -111,7 +111,13 @@ impl ArrayArgs {
         s.op = match self.op.as_str() {
             "read" => Op::Read,
             "write" => {
-                let (row, col) = (self.target[0], self.target[1]);
+                let parsed = self
+                    .target
+                    .split_once(',')
+                    .and_then(|(r, c)| Some((r.trim().parse().ok()?, c.trim().parse().ok()?)));
+                let Some((row, col)) = parsed else {
+                    return Err(format!("--target '{}': expected ROW,COL", self.target));
+                };
                 if row >= self.rows || col >= self.cols {
                     return Err(format!("--target {row},{col} is outside the array"));
                 }

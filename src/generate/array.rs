@@ -405,7 +405,9 @@ pub fn netlist(s: &ArraySpec) -> String {
     if let Op::Write { .. } = s.op {
         saves.extend((0..m).map(|j| format!("i(vbl{j})")));
     }
-    if s.cell.has_mtj() {
+    // A read saves only the sensed currents (saving every cell's m at every step would
+    // dominate memory at 32×32 and above); a write saves every cell for the disturb check.
+    if s.cell.has_mtj() && (s.op != Op::Read || thermal) {
         for i in 0..n {
             for j in 0..m {
                 let name = s.mtj_name(i, j);
