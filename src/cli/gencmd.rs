@@ -71,6 +71,9 @@ pub struct ArrayArgs {
     /// Write only the array as `.subckt NAME` (no sources, no analysis) for `.include`.
     #[arg(long, value_name = "NAME")]
     pub subckt: Option<String>,
+    /// Multirate MTJs: up to N internal substeps per circuit step (`.options mtj_subcycle=N`).
+    #[arg(long, default_value_t = 0)]
+    pub subcycle: u32,
     /// Seed of the random pattern and of `.options seed=`.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -154,6 +157,7 @@ impl ArrayArgs {
         s.thermal_g_w_per_k = self.thermal_coupling;
         s.seed = self.seed;
         s.subckt = self.subckt.clone();
+        s.subcycle = self.subcycle;
         Ok(s)
     }
 }

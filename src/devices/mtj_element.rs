@@ -26,6 +26,16 @@
 //! and the step is capped at the standalone stepper's `recommended_dt_s` instead (about 2 ps
 //! for pmtj_mem; see docs/device-model.md "Step size in circuits").
 //!
+//! Multirate (`.options mtj_subcycle=N`, N ≥ 1): instead of forcing picosecond steps on
+//! the whole circuit, each MTJ integrates m *inside* the circuit step with up to N substeps
+//! of the standalone stepper (stochastic Heun / RK4 at `recommended_dt_s`), under the
+//! device voltage interpolated linearly from the last accepted point to the present Newton
+//! iterate and the present temperature. The m rows then just hold `m = m₁(V)` (identity
+//! rows; ∂m₁/∂V is left out of the Jacobian, so Newton iterates m as a fixed point, which
+//! converges because m moves little within one step), and the circuit step is limited to
+//! N substeps. Noise: the substeps of a step attempt draw from the (seed, step, attempt)
+//! generator in order, so every Newton iteration sees the same path and runs reproduce.
+//!
 //! Thermal node (optional third terminal): the temperature unknown is then an ordinary
 //! circuit node whose voltage is the rise `T − tamb` (1 V ≡ 1 K) and whose KCL row is the
 //! heat balance in watts, so resistors between thermal nodes (1 Ω ≡ 1 K/W) are thermal
@@ -37,7 +47,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::mtj::integrator::recommended_dt_s;
+use super::mtj::integrator::{Drive, MacrospinState, Stepper, recommended_dt_s};
 use super::mtj::llgs::{MagCoeffs, dm_dt, dm_dt_jacobian};
 use super::mtj::params::{InstanceParams, MtjParams};
 use super::mtj::temperature::precession_frequency_hz;
@@ -78,7 +88,19 @@ pub fn build(
         ));
     }
     let m_init = inst.initial_m(&p);
+    let subcycle = match options.extra.get("mtj_subcycle").copied() {
+        None => 0,
+        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 1e6 => n as u32,
+        Some(n) => {
+            return Err(format!(
+                "mtj_subcycle must be a non-negative integer (substeps per circuit step), got {n}"
+            ));
+        }
+    };
+    let dt_sub = recommended_dt_s(&p, p.tamb_k, 0.0, [0.0; 3]);
     Ok(Box::new(MtjElement {
+        subcycle,
+        dt_sub,
         name,
         free,
         reference,
@@ -104,6 +126,10 @@ pub struct MtjElement {
     reference: usize,
     /// Thermal node: `eq_t` is this circuit node and holds `T − tamb` (K).
     thermal: Option<usize>,
+    /// Multirate: at most this many internal substeps per circuit step (0 = off).
+    subcycle: u32,
+    /// Internal substep (s): the stepper's `recommended_dt_s` at ambient.
+    dt_sub: f64,
     m_init: V3,
     temp0: Option<f64>,
     seed: u64,
@@ -111,7 +137,7 @@ pub struct MtjElement {
     eq_m: [usize; 3],
     eq_t: usize,
     /// States: m_k at `state + 2k` with dm_k/dt at `+1`; T at `state + 6`, dT/dt at `+7`;
-    /// the device current at `state + 8`.
+    /// the device current at `state + 8`, its voltage at `state + 9`.
     state: usize,
     /// Matrix slots of the KCL rows (free, ref) × columns (free, ref, mx, my, mz, T).
     kcl: [[usize; 6]; 2],
@@ -163,6 +189,40 @@ impl MtjElement {
     }
 }
 
+impl MtjElement {
+    /// Multirate: m at the end of the circuit step from `m_old`, integrated with substeps of
+    /// at most `dt_sub` under the voltage ramp `v_old → v_new` at temperature `temp_k`.
+    fn subcycled_m(
+        &self,
+        ctx: &LoadCtx,
+        m_old: V3,
+        v_old: f64,
+        v_new: f64,
+        temp_k: f64,
+        h: f64,
+    ) -> V3 {
+        if h <= 0.0 {
+            return m_old;
+        }
+        let n = (h / self.dt_sub).ceil().max(1.0);
+        let dt = h / n;
+        let key = self.seed
+            ^ ctx.step_index.wrapping_mul(0xD1B5_4A32_D192_ED03)
+            ^ (ctx.attempt as u64).wrapping_mul(0xA24B_AED4_963E_E407);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(key);
+        let mut stepper = Stepper::new(&self.p);
+        let mut st = MacrospinState { m: m_old, temp_k };
+        let n = n as u32;
+        for k in 0..n {
+            // The stepper evolves T itself for heated cards; the circuit owns T here.
+            st.temp_k = temp_k;
+            let vk = v_old + (v_new - v_old) * (k as f64 + 0.5) / n as f64;
+            stepper.step_fast(&mut st, &Drive::voltage(vk), dt, &mut rng);
+        }
+        st.m
+    }
+}
+
 impl Device for MtjElement {
     fn name(&self) -> &str {
         &self.name
@@ -178,7 +238,7 @@ impl Device for MtjElement {
         None
     }
     fn setup_slots(&mut self, s: &mut Setup) -> Result<(), String> {
-        self.state = s.states(9);
+        self.state = s.states(10);
         let [mx, my, mz] = self.eq_m;
         let (f, r, t) = (self.free, self.reference, self.eq_t);
         for (row, slots) in [f, r].into_iter().zip(self.kcl.iter_mut()) {
@@ -235,6 +295,7 @@ impl Device for MtjElement {
         ctx.rhs[self.rhs[0]] -= i - lin;
         ctx.rhs[self.rhs[1]] += i - lin;
         ctx.state0[s + 8] = i;
+        ctx.state0[s + 9] = v;
 
         // Temperature row.
         let p_w = i * v;
@@ -317,6 +378,16 @@ impl Device for MtjElement {
         let h = ctx.integ.delta_old[0];
         let hist = ctx.hist[0];
         let m_old: V3 = [hist[s], hist[s + 2], hist[s + 4]];
+        if self.subcycle > 0 {
+            let m1 = self.subcycled_m(ctx, m_old, hist[s + 9], v, temp, h);
+            for k in 0..3 {
+                ctx.mat[self.mrow[k][k]] += 1.0;
+                ctx.rhs[self.rhs[2 + k]] += m1[k];
+                ctx.state0[s + 2 * k] = m1[k];
+                ctx.state0[s + 2 * k + 1] = 0.0;
+            }
+            return;
+        }
         let temp_old = hist[s + 6].max(MIN_TEMP_K);
         let i_old = hist[s + 8];
         let h_th = self.thermal_field(
@@ -376,7 +447,7 @@ impl Device for MtjElement {
         if self.p.rth_k_per_w > 0.0 && self.p.cth_j_per_k > 0.0 {
             dt = dt.min(ctx.integ.truncation_step(&ctx.states, self.state + 6, ctx));
         }
-        if !self.p.noise {
+        if !self.p.noise && self.subcycle == 0 {
             for k in 0..3 {
                 dt = dt.min(
                     ctx.integ
@@ -388,6 +459,9 @@ impl Device for MtjElement {
     }
 
     fn max_step(&self) -> f64 {
+        if self.subcycle > 0 {
+            return self.subcycle as f64 * self.dt_sub;
+        }
         if self.p.noise {
             // The standalone stepper's step (precession resolved to z ≤ (0.04α)^(1/3) rad
             // and rms thermal kick ≤ 0.03 rad per step) at ambient and zero current: the

@@ -88,6 +88,8 @@ pub struct ArraySpec {
     /// ends `cl_<R>_<j>`), with no sources or analysis, for `.include` from a hand-written
     /// top level.
     pub subckt: Option<String>,
+    /// `.options mtj_subcycle=N` (multirate MTJs, docs/device-model.md); 0 = off.
+    pub subcycle: u32,
 }
 
 impl ArraySpec {
@@ -115,6 +117,7 @@ impl ArraySpec {
             seed: 1,
             dc_op: false,
             subckt: None,
+            subcycle: 0,
         }
     }
 
@@ -265,6 +268,9 @@ pub fn netlist(s: &ArraySpec) -> String {
         );
     }
     let _ = writeln!(o, ".options seed={}", s.seed);
+    if s.subcycle > 0 {
+        let _ = writeln!(o, ".options mtj_subcycle={}", s.subcycle);
+    }
     let _ = writeln!(
         o,
         ".model nacc nmos (level=1 vto=0.4 kp=200u gamma=0.4 phi=0.7 lambda=0.05)"
