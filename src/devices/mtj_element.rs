@@ -380,10 +380,10 @@ impl Device for MtjElement {
         let m_old: V3 = [hist[s], hist[s + 2], hist[s + 4]];
         if self.subcycle > 0 {
             let m1 = self.subcycled_m(ctx, m_old, hist[s + 9], v, temp, h);
-            for k in 0..3 {
+            for (k, &mk) in m1.iter().enumerate() {
                 ctx.mat[self.mrow[k][k]] += 1.0;
-                ctx.rhs[self.rhs[2 + k]] += m1[k];
-                ctx.state0[s + 2 * k] = m1[k];
+                ctx.rhs[self.rhs[2 + k]] += mk;
+                ctx.state0[s + 2 * k] = mk;
                 ctx.state0[s + 2 * k + 1] = 0.0;
             }
             return;
