@@ -233,3 +233,27 @@ fn array_energy_balance() {
     assert!(e["mtj"] > 0.2 * src && e["wires"] > 0.0);
     assert!((total / src - 1.0).abs() < 5e-3, "{total} vs {src}");
 }
+
+/// Write error rate with thermal noise (`mtjsim xbar --trials`): 64 seeded writes of a 1 to
+/// AP in a 2×2 1T1MTJ array (multirate, 20 substeps). The mean switching delay at this drive
+/// is ≈ 1.5 ns with a thermal spread of the initial angle, so a 1.5 ns pulse must fail for
+/// some seeds and succeed for others (0 < WER < 1: the noise, not a deterministic threshold,
+/// decides), while a 10 ns pulse must never fail (WER = 0).
+#[test]
+fn write_error_rate_reflects_thermal_noise() {
+    let mut s = spec(2, 2);
+    s.bits = array::pattern_checker(2, 2);
+    s.op = Op::Write { row: 0, col: 0 };
+    s.subcycle = 20;
+    let wer = |width: f64| {
+        let mut t = s.clone();
+        t.write_width = width;
+        let r = mtjsim::cli::xbar::write_trials(&t, 64).unwrap();
+        assert!(r.iter().all(|x| x.0.worst_other > 0.5), "no disturb");
+        r.iter().filter(|x| !x.0.switched).count() as f64 / 64.0
+    };
+    let (short, long) = (wer(1.5e-9), wer(10e-9));
+    eprintln!("WER: 1.5 ns pulse {short}, 10 ns pulse {long}");
+    assert!(short > 0.0 && short < 1.0, "short-pulse WER {short}");
+    assert_eq!(long, 0.0);
+}

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::gencmd::ArrayArgs;
 use crate::analysis::{SimOutput, simulate};
 use crate::generate::array::{self, ArraySpec, Op};
-use crate::generate::metrics::{read_report, write_report};
+use crate::generate::metrics::{WriteReport, read_report, write_report};
 use crate::netlist::load_str;
 
 #[derive(Debug, Args)]
@@ -33,6 +33,30 @@ pub fn simulate_spec(s: &ArraySpec) -> Result<SimOutput, String> {
         return Err(parsed.render_diagnostics());
     }
     simulate(&parsed.circuit).map_err(|e| e.to_string())
+}
+
+/// One write per seed `seed, seed+1, …` (thermal noise differs per seed), in parallel:
+/// (report, unknowns, accepted steps, wall seconds) per trial, in seed order.
+pub fn write_trials(
+    s: &ArraySpec,
+    trials: usize,
+) -> Result<Vec<(WriteReport, usize, usize, f64)>, String> {
+    (0..trials as u64)
+        .into_par_iter()
+        .map(|k| {
+            let mut t = s.clone();
+            t.seed = s.seed.wrapping_add(k);
+            let out = simulate_spec(&t)?;
+            let p = out.plots.last().ok_or("no transient")?;
+            let w = write_report(&t, p, *out.source_energy_j.last().unwrap_or(&0.0))?;
+            Ok((
+                w,
+                out.unknowns,
+                out.stats.accepted_steps,
+                out.stats.wall_seconds,
+            ))
+        })
+        .collect()
 }
 
 pub fn run(args: &XbarArgs) -> i32 {
@@ -118,26 +142,7 @@ fn run_inner(args: &XbarArgs) -> Result<(), String> {
         }
         Op::Write { row, col } => {
             let trials = args.trials.max(1);
-            let results: Vec<Result<_, String>> = (0..trials as u64)
-                .into_par_iter()
-                .map(|k| {
-                    let mut t = s.clone();
-                    t.seed = s.seed.wrapping_add(k);
-                    let out = simulate_spec(&t)?;
-                    let p = out.plots.last().ok_or("no transient")?;
-                    let w = write_report(&t, p, *out.source_energy_j.last().unwrap_or(&0.0))?;
-                    Ok((
-                        w,
-                        out.unknowns,
-                        out.stats.accepted_steps,
-                        out.stats.wall_seconds,
-                    ))
-                })
-                .collect();
-            let mut reps = Vec::new();
-            for r in results {
-                reps.push(r?);
-            }
+            let reps = write_trials(&s, trials)?;
             let fails = reps.iter().filter(|r| !r.0.switched).count();
             let tsw: Vec<f64> = reps.iter().filter_map(|r| r.0.t_switch_s).collect();
             let mean_tsw = tsw.iter().sum::<f64>() / tsw.len().max(1) as f64;
