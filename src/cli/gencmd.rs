@@ -95,10 +95,9 @@ impl ArrayArgs {
         s.lib = if netlist_dir.join(lib).exists() {
             lib.to_string()
         } else {
-            std::fs::canonicalize(lib)
-                .map_err(|e| format!("--model: cannot open {lib}: {e}"))?
-                .display()
-                .to_string()
+            let abs = std::fs::canonicalize(lib)
+                .map_err(|e| format!("--model: cannot open {lib}: {e}"))?;
+            relative_to(&abs, netlist_dir).unwrap_or_else(|| abs.display().to_string())
         };
         s.section = section.to_string();
         s.bits = match self.pattern.as_str() {
@@ -160,6 +159,27 @@ impl ArrayArgs {
         s.subcycle = self.subcycle;
         Ok(s)
     }
+}
+
+/// `target` as a path relative to directory `dir` (both resolved), e.g. `../device_models/
+/// mtj.lib`, so the written netlist keeps working when the tree is moved.
+fn relative_to(target: &Path, dir: &Path) -> Option<String> {
+    std::fs::create_dir_all(dir).ok()?;
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let t: Vec<_> = target.components().collect();
+    let d: Vec<_> = dir.components().collect();
+    let common = t.iter().zip(&d).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for _ in common..d.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c);
+    }
+    Some(out.display().to_string())
 }
 
 pub fn run(args: &GenArgs) -> i32 {

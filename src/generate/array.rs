@@ -221,8 +221,15 @@ pub fn pattern_parse(text: &str, rows: usize, cols: usize) -> Result<Vec<Vec<boo
     Ok(out)
 }
 
+/// Engineering-style number without float noise (rounded to 1e-15 relative units of
+/// femto: every time and capacitance here is a multiple of 1 fs / 1 fF or coarser).
 fn e(x: f64) -> String {
-    format!("{x:e}")
+    let scaled = (x * 1e15).round() / 1e15;
+    if scaled != 0.0 && (scaled / x - 1.0).abs() < 1e-9 {
+        format!("{scaled:e}")
+    } else {
+        format!("{x:e}")
+    }
 }
 
 /// Write the netlist text.
@@ -278,7 +285,12 @@ pub fn netlist(s: &ArraySpec) -> String {
     let _ = writeln!(
         o,
         ".param vread={} vwrite={} vwlr={} vwlw={} rwire={} cwire={}",
-        s.v_read, s.v_write, s.v_wl_read, s.v_wl_write, s.wire_r, s.wire_c
+        s.v_read,
+        s.v_write,
+        s.v_wl_read,
+        s.v_wl_write,
+        s.wire_r,
+        e(s.wire_c)
     );
     if thermal {
         let _ = writeln!(o, ".param rtc={}", e(1.0 / s.thermal_g_w_per_k));
