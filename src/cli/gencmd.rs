@@ -74,6 +74,9 @@ pub struct ArrayArgs {
     /// Multirate MTJs: up to N internal substeps per circuit step (`.options mtj_subcycle=N`).
     #[arg(long, default_value_t = 0)]
     pub subcycle: u32,
+    /// Read: select only the first K rows (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub read_rows: usize,
     /// Seed of the random pattern and of `.options seed=`.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -157,6 +160,7 @@ impl ArrayArgs {
         s.seed = self.seed;
         s.subckt = self.subckt.clone();
         s.subcycle = self.subcycle;
+        s.read_rows = self.read_rows;
         Ok(s)
     }
 }

@@ -71,7 +71,7 @@ pub fn run(args: &XbarArgs) -> i32 {
 
 fn run_inner(args: &XbarArgs) -> Result<(), String> {
     let mut s = args.array.spec(Path::new("."))?;
-    let cells = s.rows * s.cols;
+    let cells = s.rows_read() * s.cols;
     if let Some(path) = &args.heat_map {
         let Op::Write { .. } = s.op else {
             return Err("--heat-map needs --op write (the heated cell is --target)".into());

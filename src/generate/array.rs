@@ -90,6 +90,9 @@ pub struct ArraySpec {
     pub subckt: Option<String>,
     /// `.options mtj_subcycle=N` (multirate MTJs, docs/device-model.md); 0 = off.
     pub subcycle: u32,
+    /// A read selects only the first `read_rows` rows (0 = all): a one-row read of a large
+    /// array is the transient of one word-line access.
+    pub read_rows: usize,
 }
 
 impl ArraySpec {
@@ -118,9 +121,18 @@ impl ArraySpec {
             dc_op: false,
             subckt: None,
             subcycle: 0,
+            read_rows: 0,
         }
     }
 
+    /// Rows a read selects.
+    pub fn rows_read(&self) -> usize {
+        if self.read_rows == 0 {
+            self.rows
+        } else {
+            self.read_rows.min(self.rows)
+        }
+    }
     /// Word-line delay of row `i` on a read (s).
     pub fn read_row_start(&self, i: usize) -> f64 {
         i as f64 * self.row_period
@@ -142,7 +154,7 @@ impl ArraySpec {
     }
     pub fn tstop(&self) -> f64 {
         match self.op {
-            Op::Read => self.rows as f64 * self.row_period,
+            Op::Read => self.rows_read() as f64 * self.row_period,
             Op::Write { .. } => self.write_times().2,
         }
     }

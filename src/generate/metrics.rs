@@ -53,7 +53,7 @@ pub fn settling_time(
 /// What a read of every row found.
 #[derive(Debug, Clone)]
 pub struct ReadReport {
-    /// Sensed current of every cell (A), `current[i][j]`.
+    /// Sensed current of every cell of the rows read (A), `current[i][j]`.
     pub current: Vec<Vec<f64>>,
     /// Decision threshold (A): the largest gap of the sorted |currents| (on a log scale),
     /// found without knowing the stored pattern.
@@ -78,7 +78,7 @@ pub fn read_report(s: &ArraySpec, p: &Plot, source_energy_j: f64) -> Result<Read
     if s.op != Op::Read {
         return Err("read_report needs a read netlist".into());
     }
-    let mut current = vec![vec![0.0; s.cols]; s.rows];
+    let mut current = vec![vec![0.0; s.cols]; s.rows_read()];
     let mut latency: f64 = 0.0;
     for (i, row) in current.iter_mut().enumerate() {
         let t = s.read_sample_time(i);
@@ -105,7 +105,7 @@ pub fn read_report(s: &ArraySpec, p: &Plot, source_energy_j: f64) -> Result<Read
         .collect();
     let mut errors = 0;
     let (mut min1, mut max0) = (f64::INFINITY, 0.0f64);
-    for i in 0..s.rows {
+    for i in 0..s.rows_read() {
         for j in 0..s.cols {
             errors += usize::from(bits[i][j] != s.bits[i][j]);
             if s.bits[i][j] {
@@ -129,7 +129,7 @@ pub fn read_report(s: &ArraySpec, p: &Plot, source_energy_j: f64) -> Result<Read
         margin_rel: margin_a / threshold,
         latency_s: latency,
         energy_j: source_energy_j,
-        energy_per_row_j: source_energy_j / s.rows as f64,
+        energy_per_row_j: source_energy_j / s.rows_read() as f64,
     })
 }
 
