@@ -210,6 +210,7 @@ fn mtj_joule_heating_reaches_i2r_rth() {
                 ElementKind::Mtj {
                     free: 1,
                     reference: 0,
+                    thermal: None,
                     model: "mtj1".into(),
                     params: Default::default(),
                 },
@@ -277,6 +278,7 @@ fn mtj_final_mz_under_current(ratio: f64, t_s: f64) -> f64 {
                 ElementKind::Mtj {
                     free: 1,
                     reference: 0,
+                    thermal: None,
                     model: "mtj1".into(),
                     params: [("state".to_string(), -1.0)].into_iter().collect(),
                 },

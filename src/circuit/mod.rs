@@ -155,6 +155,10 @@ pub enum ElementKind {
     Mtj {
         free: NodeId,
         reference: NodeId,
+        /// Optional thermal node (`N name free ref tnode model`): its voltage is the
+        /// device's temperature rise T − tamb in kelvin, so resistors between thermal nodes
+        /// (Ω read as K/W) couple devices thermally (docs/crossbar.md).
+        thermal: Option<NodeId>,
         model: String,
         /// Instance parameters (`state` is stored as `state` = +1 for p, -1 for ap;
         /// `theta0`, `phi0`, `temp0`, `seed`), lowercase keys.
@@ -174,8 +178,15 @@ impl ElementKind {
             Diode { a, c, .. } => vec![*a, *c],
             Mosfet { d, g, s, b, .. } => vec![*d, *g, *s, *b],
             Mtj {
-                free, reference, ..
-            } => vec![*free, *reference],
+                free,
+                reference,
+                thermal,
+                ..
+            } => {
+                let mut v = vec![*free, *reference];
+                v.extend(thermal);
+                v
+            }
         }
     }
 }

@@ -5,7 +5,9 @@ use clap::{Parser, Subcommand};
 pub mod bench;
 pub mod check;
 pub mod device;
+pub mod gencmd;
 pub mod run;
+pub mod xbar;
 
 /// mtjsim — circuit simulator for spintronic (MTJ) neuromorphic hardware.
 #[derive(Debug, Parser)]
@@ -25,6 +27,10 @@ pub enum Command {
     Device(device::DeviceArgs),
     /// Benchmarks against ngspice (prints Markdown tables).
     Bench(bench::BenchArgs),
+    /// Write an editable netlist (crossbar arrays; docs/crossbar.md).
+    Gen(gencmd::GenArgs),
+    /// Simulate a crossbar read/write and print energy, latency, margin, error rate.
+    Xbar(xbar::XbarArgs),
 }
 
 /// Parse arguments and run; returns the process exit code.
@@ -35,5 +41,7 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Device(a) => device::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Gen(a) => gencmd::run(a),
+        Command::Xbar(a) => xbar::run(a),
     }
 }

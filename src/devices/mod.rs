@@ -337,6 +337,7 @@ pub fn build(circuit: &Circuit) -> Result<Vec<Box<dyn Device>>, String> {
             ElementKind::Mtj {
                 free,
                 reference,
+                thermal,
                 model,
                 params,
             } => {
@@ -344,7 +345,14 @@ pub fn build(circuit: &Circuit) -> Result<Vec<Box<dyn Device>>, String> {
                     .models
                     .get(model)
                     .ok_or_else(|| format!("{name}: unknown model {model}"))?;
-                mtj_element::build(name, *free, *reference, card, params, &circuit.options)?
+                mtj_element::build(
+                    name,
+                    [*free, *reference],
+                    *thermal,
+                    card,
+                    params,
+                    &circuit.options,
+                )?
             }
         };
         out.push(dev);

@@ -23,7 +23,23 @@
 //! (device seed, step index, attempt), so every Newton iteration of the attempt sees the
 //! same sample and a run with the same seed reproduces bit for bit. With noise on, the
 //! truncation-error control ignores `m` (white noise has no smooth derivative to estimate)
-//! and the step is capped at 1/40 of the precession period instead (see docs/device-model.md).
+//! and the step is capped at the standalone stepper's `recommended_dt_s` instead (about 2 ps
+//! for pmtj_mem; see docs/device-model.md "Step size in circuits").
+//!
+//! Multirate (`.options mtj_subcycle=N`, N ≥ 1): instead of forcing picosecond steps on
+//! the whole circuit, each MTJ integrates m *inside* the circuit step with up to N substeps
+//! of the standalone stepper (stochastic Heun / RK4 at `recommended_dt_s`), under the
+//! device voltage interpolated linearly from the last accepted point to the present Newton
+//! iterate and the present temperature. The m rows then just hold `m = m₁(V)` (identity
+//! rows; ∂m₁/∂V is left out of the Jacobian, so Newton iterates m as a fixed point, which
+//! converges because m moves little within one step), and the circuit step is limited to
+//! N substeps. Noise: the substeps of a step attempt draw from the (seed, step, attempt)
+//! generator in order, so every Newton iteration sees the same path and runs reproduce.
+//!
+//! Thermal node (optional third terminal): the temperature unknown is then an ordinary
+//! circuit node whose voltage is the rise `T − tamb` (1 V ≡ 1 K) and whose KCL row is the
+//! heat balance in watts, so resistors between thermal nodes (1 Ω ≡ 1 K/W) are thermal
+//! conductances between devices: thermal crosstalk with ordinary netlist syntax.
 
 use std::collections::HashMap;
 
@@ -31,6 +47,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use super::mtj::integrator::{Drive, MacrospinState, Stepper, recommended_dt_s};
 use super::mtj::llgs::{MagCoeffs, dm_dt, dm_dt_jacobian};
 use super::mtj::params::{InstanceParams, MtjParams};
 use super::mtj::temperature::precession_frequency_hz;
@@ -39,8 +56,9 @@ use super::mtj::vec3::{V3, dot};
 use super::{Device, LoadCtx, Mode, Setup, TruncCtx};
 use crate::circuit::{Model, Options};
 
-/// Steps per precession period when thermal noise is on.
-const NOISE_STEPS_PER_PERIOD: f64 = 40.0;
+/// Pinning conductance (in units of 1/rth) that holds a thermal node at `temp0` where the
+/// temperature is prescribed (DC with `temp0=`, the t = 0 point of a UIC transient).
+const PIN_G_PER_RTH: f64 = 1e6;
 /// Lowest temperature the dynamics are evaluated at (K): guards the first Newton
 /// iteration, where the temperature unknown may still be zero.
 const MIN_TEMP_K: f64 = 1.0;
@@ -48,8 +66,8 @@ const MIN_TEMP_K: f64 = 1.0;
 /// Build the circuit device for an `N` element.
 pub fn build(
     name: String,
-    free: usize,
-    reference: usize,
+    [free, reference]: [usize; 2],
+    thermal: Option<usize>,
     card: &Model,
     params: &HashMap<String, f64>,
     options: &Options,
@@ -64,11 +82,29 @@ pub fn build(
             (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3)
         })
     });
+    if thermal.is_some() && p.rth_k_per_w <= 0.0 {
+        return Err(format!(
+            "{name}: a thermal node needs a model card with rth > 0 (the device's own heat path)"
+        ));
+    }
     let m_init = inst.initial_m(&p);
+    let subcycle = match options.extra.get("mtj_subcycle").copied() {
+        None => 0,
+        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 1e6 => n as u32,
+        Some(n) => {
+            return Err(format!(
+                "mtj_subcycle must be a non-negative integer (substeps per circuit step), got {n}"
+            ));
+        }
+    };
+    let dt_sub = recommended_dt_s(&p, p.tamb_k, 0.0, [0.0; 3]);
     Ok(Box::new(MtjElement {
+        subcycle,
+        dt_sub,
         name,
         free,
         reference,
+        thermal,
         m_init,
         temp0: inst.temp0_k,
         seed,
@@ -88,6 +124,12 @@ pub struct MtjElement {
     name: String,
     free: usize,
     reference: usize,
+    /// Thermal node: `eq_t` is this circuit node and holds `T − tamb` (K).
+    thermal: Option<usize>,
+    /// Multirate: at most this many internal substeps per circuit step (0 = off).
+    subcycle: u32,
+    /// Internal substep (s): the stepper's `recommended_dt_s` at ambient.
+    dt_sub: f64,
     m_init: V3,
     temp0: Option<f64>,
     seed: u64,
@@ -95,7 +137,7 @@ pub struct MtjElement {
     eq_m: [usize; 3],
     eq_t: usize,
     /// States: m_k at `state + 2k` with dm_k/dt at `+1`; T at `state + 6`, dT/dt at `+7`;
-    /// the device current at `state + 8`.
+    /// the device current at `state + 8`, its voltage at `state + 9`.
     state: usize,
     /// Matrix slots of the KCL rows (free, ref) × columns (free, ref, mx, my, mz, T).
     kcl: [[usize; 6]; 2],
@@ -108,9 +150,19 @@ pub struct MtjElement {
 }
 
 impl MtjElement {
+    /// Offset between the temperature unknown and the temperature (K): `tamb` on a
+    /// thermal node (which holds the rise), 0 on the internal equation.
+    fn t_offset(&self) -> f64 {
+        if self.thermal.is_some() {
+            self.p.tamb_k
+        } else {
+            0.0
+        }
+    }
+
     fn temp_of(&self, x: &[f64]) -> f64 {
         if self.p.rth_k_per_w > 0.0 {
-            x[self.eq_t].max(MIN_TEMP_K)
+            (x[self.eq_t] + self.t_offset()).max(MIN_TEMP_K)
         } else {
             self.p.tamb_k
         }
@@ -137,6 +189,40 @@ impl MtjElement {
     }
 }
 
+impl MtjElement {
+    /// Multirate: m at the end of the circuit step from `m_old`, integrated with substeps of
+    /// at most `dt_sub` under the voltage ramp `v_old → v_new` at temperature `temp_k`.
+    fn subcycled_m(
+        &self,
+        ctx: &LoadCtx,
+        m_old: V3,
+        v_old: f64,
+        v_new: f64,
+        temp_k: f64,
+        h: f64,
+    ) -> V3 {
+        if h <= 0.0 {
+            return m_old;
+        }
+        let n = (h / self.dt_sub).ceil().max(1.0);
+        let dt = h / n;
+        let key = self.seed
+            ^ ctx.step_index.wrapping_mul(0xD1B5_4A32_D192_ED03)
+            ^ (ctx.attempt as u64).wrapping_mul(0xA24B_AED4_963E_E407);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(key);
+        let mut stepper = Stepper::new(&self.p);
+        let mut st = MacrospinState { m: m_old, temp_k };
+        let n = n as u32;
+        for k in 0..n {
+            // The stepper evolves T itself for heated cards; the circuit owns T here.
+            st.temp_k = temp_k;
+            let vk = v_old + (v_new - v_old) * (k as f64 + 0.5) / n as f64;
+            stepper.step_fast(&mut st, &Drive::voltage(vk), dt, &mut rng);
+        }
+        st.m
+    }
+}
+
 impl Device for MtjElement {
     fn name(&self) -> &str {
         &self.name
@@ -145,11 +231,14 @@ impl Device for MtjElement {
         for (k, c) in ["mx", "my", "mz"].iter().enumerate() {
             self.eq_m[k] = s.new_equation(format!("{}#{c}", self.name));
         }
-        self.eq_t = s.new_equation(format!("{}#temp", self.name));
+        self.eq_t = match self.thermal {
+            Some(node) => node,
+            None => s.new_equation(format!("{}#temp", self.name)),
+        };
         None
     }
     fn setup_slots(&mut self, s: &mut Setup) -> Result<(), String> {
-        self.state = s.states(9);
+        self.state = s.states(10);
         let [mx, my, mz] = self.eq_m;
         let (f, r, t) = (self.free, self.reference, self.eq_t);
         for (row, slots) in [f, r].into_iter().zip(self.kcl.iter_mut()) {
@@ -206,6 +295,7 @@ impl Device for MtjElement {
         ctx.rhs[self.rhs[0]] -= i - lin;
         ctx.rhs[self.rhs[1]] += i - lin;
         ctx.state0[s + 8] = i;
+        ctx.state0[s + 9] = v;
 
         // Temperature row.
         let p_w = i * v;
@@ -219,6 +309,7 @@ impl Device for MtjElement {
         ];
         let (rth, cth) = (self.p.rth_k_per_w, self.p.cth_j_per_k);
         let t_unknown = x[self.eq_t];
+        let t_off = self.t_offset();
         let pinned = if ctx.mode == Mode::Dc {
             self.temp0
         } else {
@@ -230,21 +321,35 @@ impl Device for MtjElement {
             } else {
                 self.temp0.unwrap_or(self.p.tamb_k)
             });
-            ctx.mat[self.trow[0]] += 1.0;
-            ctx.rhs[self.rhs[5]] += target;
+            if self.thermal.is_some() {
+                // A shared node: pin it with a stiff conductance to `target` instead of
+                // owning the row.
+                let g = PIN_G_PER_RTH / rth;
+                ctx.mat[self.trow[0]] += g;
+                ctx.rhs[self.rhs[5]] += g * (target - t_off);
+            } else {
+                ctx.mat[self.trow[0]] += 1.0;
+                ctx.rhs[self.rhs[5]] += target;
+            }
             ctx.state0[s + 6] = target;
             ctx.state0[s + 7] = 0.0;
         } else {
             // F = cth dT/dt + (T − tamb)/rth − P = 0, scaled so the diagonal is O(1). The
-            // state holds T itself, so its integrated "current" is dT/dt.
-            ctx.state0[s + 6] = t_unknown;
+            // state holds T itself, so its integrated "current" is dT/dt. On a thermal node
+            // the row is a KCL row in watts shared with thermal resistors: no scaling.
+            let temp_raw = t_unknown + t_off;
+            ctx.state0[s + 6] = temp_raw;
             let (dtdt, ag0) = if ctx.mode == Mode::Tran && cth > 0.0 {
                 ctx.integrate(s + 6)
             } else {
                 (0.0, 0.0)
             };
-            let f0 = cth * dtdt + (t_unknown - self.p.tamb_k) / rth - p_w;
-            let scale = 1.0 / (ag0 * cth + 1.0 / rth);
+            let f0 = cth * dtdt + (temp_raw - self.p.tamb_k) / rth - p_w;
+            let scale = if self.thermal.is_some() {
+                1.0
+            } else {
+                1.0 / (ag0 * cth + 1.0 / rth)
+            };
             let diag = ag0 * cth + 1.0 / rth - dp[5];
             let mut lin = diag * t_unknown;
             ctx.mat[self.trow[0]] += diag * scale;
@@ -273,6 +378,16 @@ impl Device for MtjElement {
         let h = ctx.integ.delta_old[0];
         let hist = ctx.hist[0];
         let m_old: V3 = [hist[s], hist[s + 2], hist[s + 4]];
+        if self.subcycle > 0 {
+            let m1 = self.subcycled_m(ctx, m_old, hist[s + 9], v, temp, h);
+            for (k, &mk) in m1.iter().enumerate() {
+                ctx.mat[self.mrow[k][k]] += 1.0;
+                ctx.rhs[self.rhs[2 + k]] += mk;
+                ctx.state0[s + 2 * k] = mk;
+                ctx.state0[s + 2 * k + 1] = 0.0;
+            }
+            return;
+        }
         let temp_old = hist[s + 6].max(MIN_TEMP_K);
         let i_old = hist[s + 8];
         let h_th = self.thermal_field(
@@ -332,7 +447,7 @@ impl Device for MtjElement {
         if self.p.rth_k_per_w > 0.0 && self.p.cth_j_per_k > 0.0 {
             dt = dt.min(ctx.integ.truncation_step(&ctx.states, self.state + 6, ctx));
         }
-        if !self.p.noise {
+        if !self.p.noise && self.subcycle == 0 {
             for k in 0..3 {
                 dt = dt.min(
                     ctx.integ
@@ -344,14 +459,19 @@ impl Device for MtjElement {
     }
 
     fn max_step(&self) -> f64 {
+        if self.subcycle > 0 {
+            return self.subcycle as f64 * self.dt_sub;
+        }
+        if self.p.noise {
+            // The standalone stepper's step (precession resolved to z ≤ (0.04α)^(1/3) rad
+            // and rms thermal kick ≤ 0.03 rad per step) at ambient and zero current: the
+            // equilibrium and switching statistics were validated at this step
+            // (tests/mtj_circuit.rs compares the two).
+            return recommended_dt_s(&self.p, self.p.tamb_k, 0.0, [0.0; 3]);
+        }
         let f = precession_frequency_hz(&self.p, self.p.tamb_k);
         if f > 0.0 {
-            let per_period = if self.p.noise {
-                NOISE_STEPS_PER_PERIOD
-            } else {
-                10.0
-            };
-            1.0 / (per_period * f)
+            1.0 / (10.0 * f)
         } else {
             f64::INFINITY
         }
@@ -372,7 +492,7 @@ impl Device for MtjElement {
         for k in 0..3 {
             x[self.eq_m[k]] = self.m_init[k];
         }
-        x[self.eq_t] = self.temp0.unwrap_or(self.p.tamb_k);
+        x[self.eq_t] = self.temp0.unwrap_or(self.p.tamb_k) - self.t_offset();
     }
 
     fn quantities(&self, x: &[f64], state0: &[f64]) -> Vec<(&'static str, f64)> {

@@ -91,6 +91,16 @@ pub fn topology(c: &Circuit, node_use: &[Option<Span>], diags: &mut Diagnostics)
             terminals[k] += 1;
         }
         match &e.kind {
+            ElementKind::Mtj {
+                free: a,
+                reference: b,
+                thermal: Some(t),
+                ..
+            } => {
+                dc.union(*a, *b);
+                // The device leaks heat to ambient through rth: a DC path to "ground" (rise 0).
+                dc.union(*t, 0);
+            }
             ElementKind::Resistor { a, b, .. }
             | ElementKind::Inductor { a, b, .. }
             | ElementKind::Diode { a, c: b, .. }

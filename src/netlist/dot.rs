@@ -509,6 +509,7 @@ fn request(el: &mut Elab, f: &Token, args: &[&Token]) -> Option<OutputRequest> {
                             | ElementKind::Inductor { .. }
                             | ElementKind::Vcvs { .. }
                             | ElementKind::Ccvs { .. }
+                            | ElementKind::Mtj { .. }
                     ) =>
                 {
                     Some(OutputRequest::Current(e.name.clone()))

@@ -924,11 +924,20 @@ fn mosfet(el: &mut Elab, e: &Ctx) {
 
 fn mtj(el: &mut Elab, e: &Ctx) {
     const USAGE: &str =
-        "N<name> FREE REF MODEL [state=p|ap] [theta0=RAD] [phi0=RAD] [temp0=K] [seed=N]";
-    let Some(n) = nodes(el, e, 2, USAGE) else {
+        "N<name> FREE REF [TNODE] MODEL [state=p|ap] [theta0=RAD] [phi0=RAD] [temp0=K] [seed=N]";
+    // An optional thermal node: a fourth plain word (not `key=value`) makes it 3 nodes.
+    let toks = &e.line.tokens;
+    let n_nodes = if toks.get(4).is_some_and(|t| {
+        t.kind == TokKind::Word && toks.get(5).is_none_or(|x| x.kind != TokKind::Eq)
+    }) {
+        3
+    } else {
+        2
+    };
+    let Some(n) = nodes(el, e, n_nodes, USAGE) else {
         return;
     };
-    let Some(mt) = model_token(el, e, 3, USAGE) else {
+    let Some(mt) = model_token(el, e, n_nodes + 1, USAGE) else {
         return;
     };
     let model = el.model(
@@ -938,7 +947,7 @@ fn mtj(el: &mut Elab, e: &Ctx) {
         'N',
         "mtj (d=40n tfl=1.3n ms=1.1meg ku=1meg alpha=0.01)",
     );
-    let mut a = Args::new(el, &e.line.tokens[4..]);
+    let mut a = Args::new(el, &e.line.tokens[n_nodes + 2..]);
     let state = a.kv(&["state"]);
     let rest: Vec<(&str, Option<&Token>)> = vec![
         ("theta0", a.kv(&["theta0"])),
@@ -995,6 +1004,7 @@ fn mtj(el: &mut Elab, e: &Ctx) {
         ElementKind::Mtj {
             free: n[0],
             reference: n[1],
+            thermal: n.get(2).copied(),
             model,
             params,
         },

@@ -167,6 +167,7 @@ fn semiconductors_and_mtj() {
             reference,
             model,
             params,
+            ..
         } => {
             assert_eq!((*free, *reference, model.as_str()), (1, 0, "pm"));
             assert_eq!(params["state"], -1.0);
