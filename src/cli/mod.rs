@@ -5,7 +5,9 @@ use clap::{Parser, Subcommand};
 pub mod bench;
 pub mod check;
 pub mod device;
+pub mod plot;
 pub mod run;
+pub mod sweep;
 
 /// mtjsim — circuit simulator for spintronic (MTJ) neuromorphic hardware.
 #[derive(Debug, Parser)]
@@ -25,6 +27,12 @@ pub enum Command {
     Device(device::DeviceArgs),
     /// Benchmarks against ngspice (prints Markdown tables).
     Bench(bench::BenchArgs),
+    /// Parameter sweep / Monte Carlo: parallel, resumable, shardable (docs/sweeps.md).
+    Sweep(sweep::SweepArgs),
+    /// Join the output folders of sweep shards into one table.
+    SweepMerge(sweep::MergeArgs),
+    /// Line plot, heat map or histogram of a sweep table (SVG and PNG).
+    Plot(plot::PlotArgs),
 }
 
 /// Parse arguments and run; returns the process exit code.
@@ -35,5 +43,8 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Device(a) => device::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::SweepMerge(a) => sweep::merge(a),
+        Command::Plot(a) => plot::run(a),
     }
 }
