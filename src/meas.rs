@@ -188,6 +188,8 @@ pub fn eval(e: &VecExpr, plot: &Plot) -> Result<Vec<f64>, String> {
                 .zip(&b)
                 .map(|(&x, &y)| match f.as_str() {
                     "abs" => x.abs(),
+                    "sgn" if x == 0.0 => 0.0,
+                    "sgn" => x.signum(),
                     "sqrt" => x.sqrt(),
                     "exp" => x.exp(),
                     "log" | "ln" => x.ln(),
@@ -382,6 +384,7 @@ fn unit_expr(e: &VecExpr, scale: &str) -> Option<String> {
             .into(),
         ),
         VecExpr::Neg(a) => unit_expr(a, scale),
+        VecExpr::Call(f, args) if f == "sgn" => unit_expr(&args[0], scale).map(|_| String::new()),
         VecExpr::Call(f, args) if matches!(f.as_str(), "abs" | "min" | "max") => {
             unit_expr(&args[0], scale)
         }

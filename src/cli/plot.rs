@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::sweep::plots::{Spec, Table, label, plot_spec};
+use crate::sweep::plots::{Col, Spec, Table, plot_spec};
 use crate::sweep::store;
 
 #[derive(Debug, Args)]
@@ -66,9 +66,13 @@ fn run_inner(args: &PlotArgs) -> Result<Vec<PathBuf>, String> {
             })
             .unwrap_or_default()
     };
-    let xl = label(&args.x, &unit(&args.x));
-    let yl = args.y.as_deref().map(|y| label(y, &unit(y)));
-    let cl = args.color.as_deref().map(|c| label(c, &unit(c)));
+    let col = |name: &str| -> Result<Col, String> {
+        Ok(Col {
+            name: name.to_string(),
+            unit: unit(name),
+            values: table.column(name)?,
+        })
+    };
     let mut name = args.x.clone();
     for c in [&args.y, &args.color].into_iter().flatten() {
         name.push('_');
@@ -81,15 +85,9 @@ fn run_inner(args: &PlotArgs) -> Result<Vec<PathBuf>, String> {
     };
     let spec = Spec {
         title: &title,
-        x: (&xl, table.column(&args.x)?),
-        y: match (&args.y, &yl) {
-            (Some(y), Some(l)) => Some((l.as_str(), table.column(y)?)),
-            _ => None,
-        },
-        color: match (&args.color, &cl) {
-            (Some(c), Some(l)) => Some((l.as_str(), table.column(c)?)),
-            _ => None,
-        },
+        x: col(&args.x)?,
+        y: args.y.as_deref().map(col).transpose()?,
+        color: args.color.as_deref().map(col).transpose()?,
     };
     let base = args
         .out

@@ -24,7 +24,7 @@ const USAGE: &str = ".meas tran NAME TRIG v(a) VAL=0.5 RISE=1 TARG v(b) VAL=0.5 
 
 /// Math functions allowed inside `par('…')` (everything else with `(` is a vector).
 const MATH: &[&str] = &[
-    "abs", "sqrt", "exp", "log", "ln", "log10", "min", "max", "pow",
+    "abs", "sgn", "sqrt", "exp", "log", "ln", "log10", "min", "max", "pow",
 ];
 
 struct Cur<'l> {
@@ -387,7 +387,7 @@ fn parse_expr(el: &mut Elab, text: &str, at: Span) -> Option<VecExpr> {
                     start: s,
                     end: (s + 1).min(at.end.max(s)),
                 },
-                "e.g. par('v(c)*i(vs)'): vectors, numbers, + - * / ^, abs() sqrt() exp() log() min() max()",
+                "e.g. par('v(c)*i(vs)'): vectors, numbers, + - * / ^, abs() sgn() sqrt() exp() log() min() max()",
             );
             None
         }

@@ -122,24 +122,60 @@ fn both(base: &Path, draw: &dyn Fn(&Path) -> Result<(), String>) -> Result<Vec<P
     Ok(out)
 }
 
-/// Labelled columns to plot.
+/// A column to plot: name, SI unit ("" if none) and values.
+pub struct Col {
+    pub name: String,
+    pub unit: String,
+    pub values: Vec<Option<f64>>,
+}
+
+impl Col {
+    /// Values rescaled to an engineering prefix (1e-9 s → 1 ns) and the axis label.
+    fn scaled(&self) -> (String, Vec<Option<f64>>) {
+        let max = self
+            .values
+            .iter()
+            .flatten()
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        let exp3 = if max > 0.0 {
+            ((max.log10() / 3.0).floor() as i32).clamp(-5, 3)
+        } else {
+            0
+        };
+        let prefix = ["f", "p", "n", "µ", "m", "", "k", "M", "G"][(exp3 + 5) as usize];
+        let f = 10f64.powi(-3 * exp3);
+        let vals = self.values.iter().map(|v| v.map(|x| x * f)).collect();
+        let label = match (self.unit.is_empty(), exp3) {
+            (_, 0) => label(&self.name, &self.unit),
+            (false, _) => format!("{} [{prefix}{}]", self.name, self.unit),
+            (true, _) => format!("{} [×1e{}]", self.name, 3 * exp3),
+        };
+        (label, vals)
+    }
+}
+
+/// Columns to plot and the chart title.
 pub struct Spec<'a> {
     pub title: &'a str,
-    pub x: (&'a str, Vec<Option<f64>>),
-    pub y: Option<(&'a str, Vec<Option<f64>>)>,
-    pub color: Option<(&'a str, Vec<Option<f64>>)>,
+    pub x: Col,
+    pub y: Option<Col>,
+    pub color: Option<Col>,
 }
 
 /// Heat map if `color` is given (mean per (x, y) cell), line plot of the mean y per x if
-/// `y` is given, histogram of x otherwise.
+/// `y` is given, histogram of x otherwise. Axes are labelled `name [unit]`, with values
+/// rescaled to an engineering prefix.
 pub fn plot_spec(spec: &Spec, base: &Path) -> Result<Vec<PathBuf>, String> {
-    let x = &spec.x.1;
-    match (&spec.y, &spec.color) {
+    let (xl, x) = spec.x.scaled();
+    let y = spec.y.as_ref().map(Col::scaled);
+    let color = spec.color.as_ref().map(Col::scaled);
+    match (&y, &color) {
         (Some((yl, y)), Some((zl, z))) => {
             let m = means(x.iter().zip(y).zip(z).filter_map(|((a, b), c)| {
                 Some(((Key((*b)?), Key((*a)?)), (*c).unwrap_or(f64::NAN)))
             }));
-            let xs: Vec<f64> = uniq(x);
+            let xs: Vec<f64> = uniq(&x);
             let ys: Vec<f64> = uniq(y);
             if xs.is_empty() || ys.is_empty() {
                 return Err("heat map: no numeric x/y values".into());
@@ -153,7 +189,7 @@ pub fn plot_spec(spec: &Spec, base: &Path) -> Result<Vec<PathBuf>, String> {
                 })
                 .collect();
             both(base, &|p| {
-                plot::heatmap(p, spec.title, spec.x.0, yl, zl, &xs, &ys, &z)
+                plot::heatmap(p, spec.title, &xl, yl, zl, &xs, &ys, &z)
             })
         }
         (Some((yl, y)), None) => {
@@ -164,20 +200,13 @@ pub fn plot_spec(spec: &Spec, base: &Path) -> Result<Vec<PathBuf>, String> {
             );
             let pts: Vec<(f64, f64)> = m.into_iter().map(|(k, v)| (k.0, v)).collect();
             both(base, &|p| {
-                plot::line_chart(p, spec.title, spec.x.0, yl, &[(String::new(), pts.clone())])
+                plot::line_chart(p, spec.title, &xl, yl, &[(String::new(), pts.clone())])
             })
         }
         (None, _) => {
-            let v: Vec<f64> = x
-                .iter()
-                .flatten()
-                .copied()
-                .filter(|v| v.is_finite())
-                .collect();
+            let v: Vec<f64> = x.iter().flatten().copied().filter(|v| v.is_finite()).collect();
             let bins = ((v.len() as f64).sqrt().round() as usize).clamp(5, 50);
-            both(base, &|p| {
-                plot::histogram(p, spec.title, spec.x.0, &v, bins)
-            })
+            both(base, &|p| plot::histogram(p, spec.title, &xl, &v, bins))
         }
     }
 }
@@ -200,56 +229,59 @@ fn uniq(v: &[Option<f64>]) -> Vec<f64> {
 /// "switched" measurement becomes a switching probability).
 pub fn auto_plots(dir: &Path, plan: &Plan, rows: &[PointResult]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
-    let col = |k: usize| -> Vec<Option<f64>> { rows.iter().map(|r| Some(r.values[k])).collect() };
+    let axis = |k: usize| Col {
+        name: plan.axes[k].name.clone(),
+        unit: plan.axes[k].unit.clone(),
+        values: rows.iter().map(|r| Some(r.values[k])).collect(),
+    };
     for (m, name) in plan.measures.iter().enumerate() {
-        let unit = plan.measure_units.get(m).map_or("", String::as_str);
-        let z: Vec<Option<f64>> = rows.iter().map(|r| r.measures[m]).collect();
-        if z.iter().all(Option::is_none) {
+        let z = Col {
+            name: name.clone(),
+            unit: plan.measure_units.get(m).cloned().unwrap_or_default(),
+            values: rows.iter().map(|r| r.measures[m]).collect(),
+        };
+        if z.values.iter().all(Option::is_none) {
             continue;
         }
-        let zl = label(name, unit);
-        let ax = |k: usize| label(&plan.axes[k].name, &plan.axes[k].unit);
-        let made = match plan.axes.len() {
-            0 if plan.mc > 0 => {
-                let title = format!("{name}: {} Monte Carlo runs", plan.mc);
-                plot_spec(
-                    &Spec {
-                        title: &title,
-                        x: (&zl, z),
-                        y: None,
-                        color: None,
-                    },
-                    &dir.join(format!("{name}_hist")),
-                )?
-            }
-            1 => {
-                let (xl, title) = (ax(0), format!("{name} vs {}", plan.axes[0].name));
-                plot_spec(
-                    &Spec {
-                        title: &title,
-                        x: (&xl, col(0)),
-                        y: Some((&zl, z)),
-                        color: None,
-                    },
-                    &dir.join(format!("{name}_vs_{}", plan.axes[0].name)),
-                )?
-            }
-            2 => {
-                let (xl, yl) = (ax(1), ax(0));
-                let title = format!("{name} over {} × {}", plan.axes[1].name, plan.axes[0].name);
-                plot_spec(
-                    &Spec {
-                        title: &title,
-                        x: (&xl, col(1)),
-                        y: Some((&yl, col(0))),
-                        color: Some((&zl, z)),
-                    },
-                    &dir.join(format!("{name}_map")),
-                )?
-            }
-            _ => Vec::new(),
+        let (title, base, spec_axes) = match plan.axes.len() {
+            0 if plan.mc > 0 => (
+                format!("{name}: {} Monte Carlo runs", plan.mc),
+                format!("{name}_hist"),
+                (None, None),
+            ),
+            1 => (
+                format!("{name} vs {}", plan.axes[0].name),
+                format!("{name}_vs_{}", plan.axes[0].name),
+                (Some(axis(0)), None),
+            ),
+            2 => (
+                format!("{name} over {} × {}", plan.axes[1].name, plan.axes[0].name),
+                format!("{name}_map"),
+                (Some(axis(1)), Some(axis(0))),
+            ),
+            _ => continue,
         };
-        out.extend(made);
+        let spec = match spec_axes {
+            (None, _) => Spec {
+                title: &title,
+                x: z,
+                y: None,
+                color: None,
+            },
+            (Some(x), None) => Spec {
+                title: &title,
+                x,
+                y: Some(z),
+                color: None,
+            },
+            (Some(x), Some(y)) => Spec {
+                title: &title,
+                x,
+                y: Some(y),
+                color: Some(z),
+            },
+        };
+        out.extend(plot_spec(&spec, &dir.join(base))?);
     }
     Ok(out)
 }
