@@ -19,14 +19,50 @@ pub struct MeasResult {
 
 /// Evaluate every measurement of `circuit` on the plots of one run.
 pub fn measure_all(circuit: &Circuit, plots: &[Plot]) -> Vec<MeasResult> {
-    circuit
-        .measures
-        .iter()
-        .map(|m| MeasResult {
+    let mut out: Vec<MeasResult> = Vec::new();
+    for m in &circuit.measures {
+        let value = match &m.kind {
+            MeasKind::Param { text, inner } => param(text, *inner, &out),
+            _ => plot_for(m, plots).and_then(|p| measure(m, p)),
+        };
+        out.push(MeasResult {
             name: m.name.clone(),
-            value: plot_for(m, plots).and_then(|p| measure(m, p)),
-        })
-        .collect()
+            value,
+        });
+    }
+    out
+}
+
+/// `PARAM='expr'` over the measurements before it.
+fn param(text: &str, inner: crate::diag::Span, before: &[MeasResult]) -> Result<f64, String> {
+    use crate::netlist::expr::{ExprSrc, eval};
+    let src = ExprSrc {
+        text: text.to_string(),
+        file: inner.file,
+        start: inner.start,
+        exact: true,
+        whole: inner,
+    };
+    let mut missing = None;
+    let mut lookup = |n: &str, _: crate::diag::Span, _: &mut crate::diag::Diagnostics| {
+        match before.iter().find(|r| r.name == n).map(|r| r.value.clone()) {
+            Some(Ok(v)) => Some(v),
+            _ => {
+                missing.get_or_insert(n.to_string());
+                None
+            }
+        }
+    };
+    let mut d = crate::diag::Diagnostics::default();
+    let v = eval(&src, &mut lookup, &mut d);
+    match (v, missing) {
+        (Some(v), _) => Ok(v),
+        (None, Some(n)) => Err(format!("measurement '{n}' failed")),
+        (None, None) => Err(d
+            .items
+            .first()
+            .map_or("cannot evaluate".into(), |x| x.message.clone())),
+    }
 }
 
 /// The last plot of the measurement's analysis kind.
@@ -65,6 +101,7 @@ pub fn measure(m: &Measure, plot: &Plot) -> Result<f64, String> {
             from,
             to,
         } => stat(*func, x, &eval(expr, plot)?, *from, *to),
+        MeasKind::Param { .. } => Err("PARAM= is evaluated by measure_all".into()),
     }
 }
 
@@ -126,6 +163,7 @@ fn exprs(k: &MeasKind) -> Vec<&VecExpr> {
         MeasKind::FindAt { expr, .. } => vec![expr],
         MeasKind::FindWhen { expr, when } => expr.iter().chain(ev(when)).collect(),
         MeasKind::Stat { expr, .. } => vec![expr],
+        MeasKind::Param { .. } => vec![],
     }
 }
 
@@ -344,6 +382,7 @@ pub fn stat(
 pub fn unit_of(m: &Measure) -> String {
     let scale = if m.analysis == "tran" { "s" } else { "" };
     let u = match &m.kind {
+        MeasKind::Param { .. } => None,
         MeasKind::TrigTarg { .. } | MeasKind::FindWhen { expr: None, .. } => Some(scale.into()),
         MeasKind::FindAt { expr, .. }
         | MeasKind::FindWhen {

@@ -43,6 +43,9 @@ pub enum MeasKind {
         from: Option<f64>,
         to: Option<f64>,
     },
+    /// `PARAM='expr'`: arithmetic over earlier measurements of the same netlist (and
+    /// numbers); `text` is the expression and `inner` where it sits in the source.
+    Param { text: String, inner: Span },
 }
 
 /// An event on the scale axis.

@@ -7,6 +7,7 @@
 //! .meas tran NAME FIND sig WHEN sig=v|sig [RISE|FALL|CROSS=n|LAST] [TD=t]
 //! .meas tran NAME WHEN sig=v ...
 //! .meas tran NAME AVG|RMS|INTEG|MIN|MAX|PP sig [FROM=t1] [TO=t2]
+//! .meas tran NAME PARAM='expression of earlier measurements'
 //! ```
 //!
 //! `sig` is a vector (`v(out)`, `v(a,b)`, `i(vdd)`, `mz(n1)`, `time`) or an expression over
@@ -90,6 +91,49 @@ pub(crate) fn meas(el: &mut Elab, inst: &Inst, line: &Line) {
         return;
     }
     c.i += 1;
+    if let Some((k, v)) = c.kv().filter(|(k, _)| k.is("param")) {
+        let _ = k;
+        c.i += 3;
+        let known: Vec<String> = el.circuit.measures.iter().map(|m| m.name.clone()).collect();
+        let src = super::expr::ExprSrc::from_token(v);
+        // Check the expression now (syntax, names) so errors point into the netlist.
+        let mut lookup = |n: &str, span: Span, d: &mut crate::diag::Diagnostics| {
+            if let Some(k) = known.iter().position(|k| k == n) {
+                Some(1.0 + 0.37 * (k + 1) as f64)
+            } else {
+                d.push(
+                    crate::diag::Diagnostic::error(
+                        format!("'{n}' is not an earlier measurement"),
+                        Some(span),
+                    )
+                    .with_help("PARAM= may use measurements defined above it and numbers"),
+                );
+                None
+            }
+        };
+        // Value errors (0/0 with placeholder values) are only known after the run.
+        let mut scratch = crate::diag::Diagnostics::default();
+        super::expr::eval(&src, &mut lookup, &mut scratch);
+        for d in scratch.items {
+            if !(d.message.contains("division by zero") || d.message.contains("not a finite")) {
+                el.diags.push(d);
+            }
+        }
+        if let Some(t) = c.peek() {
+            el.error(format!("unexpected '{}' in .meas", t.text), t.span, USAGE);
+            return;
+        }
+        el.circuit.measures.push(Measure {
+            name: name.lower.clone(),
+            analysis: an.lower.clone(),
+            kind: MeasKind::Param {
+                text: src.text.clone(),
+                inner: v.inner,
+            },
+            span: line.span,
+        });
+        return;
+    }
     let Some(kw) = c.peek() else {
         el.error(
             "expected TRIG, FIND, WHEN, AVG, RMS, INTEG, MIN, MAX or PP",
