@@ -44,13 +44,15 @@ fn param(text: &str, inner: crate::diag::Span, before: &[MeasResult]) -> Result<
         whole: inner,
     };
     let mut missing = None;
-    let mut lookup = |n: &str, _: crate::diag::Span, _: &mut crate::diag::Diagnostics| {
-        match before.iter().find(|r| r.name == n).map(|r| r.value.clone()) {
-            Some(Ok(v)) => Some(v),
-            _ => {
-                missing.get_or_insert(n.to_string());
-                None
-            }
+    let mut lookup = |n: &str, _: crate::diag::Span, _: &mut crate::diag::Diagnostics| match before
+        .iter()
+        .find(|r| r.name == n)
+        .map(|r| r.value.clone())
+    {
+        Some(Ok(v)) => Some(v),
+        _ => {
+            missing.get_or_insert(n.to_string());
+            None
         }
     };
     let mut d = crate::diag::Diagnostics::default();

@@ -204,7 +204,12 @@ pub fn plot_spec(spec: &Spec, base: &Path) -> Result<Vec<PathBuf>, String> {
             })
         }
         (None, _) => {
-            let v: Vec<f64> = x.iter().flatten().copied().filter(|v| v.is_finite()).collect();
+            let v: Vec<f64> = x
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect();
             let bins = ((v.len() as f64).sqrt().round() as usize).clamp(5, 50);
             both(base, &|p| plot::histogram(p, spec.title, &xl, &v, bins))
         }
