@@ -234,7 +234,7 @@ fn killed_sweep_resumes_to_the_same_table() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let done = std::fs::read_to_string(&log).unwrap().lines().count();
-    assert!(done >= 20 && done < 240, "killed after {done} points");
+    assert!((20..240).contains(&done), "killed after {done} points");
     assert!(!part.join("table.csv").exists());
     sweep(&[
         n,
