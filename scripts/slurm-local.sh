@@ -32,7 +32,7 @@ MpiDefault=none
 NodeName=$HOST CPUs=$CPUS State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 CONF
-echo "CgroupPlugin=disabled" > /etc/slurm/cgroup.conf
+rm -f /etc/slurm/cgroup.conf  # 22.05 has no "disabled" cgroup plugin; without the file slurmd starts
 pgrep -x munged >/dev/null || su -s /bin/sh munge -c munged 2>/dev/null || munged --force
 pgrep -x slurmctld >/dev/null || slurmctld
 pgrep -x slurmd >/dev/null || slurmd
