@@ -291,3 +291,96 @@ d1 a 0 dm
     let ratio = i(rows[2]) / i(rows[0]);
     assert!((ratio / (0.06 / vt).exp() - 1.0).abs() < 0.01, "{ratio}");
 }
+
+fn example(name: &str, extra: &[&str]) -> Vec<Vec<String>> {
+    let d = tmp(name);
+    let net = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("netlists")
+        .join(name);
+    let out = d.join("o");
+    let mut args = vec![net.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    sweep(&args);
+    table(&out)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+fn f(s: &str) -> f64 {
+    s.parse().unwrap_or(f64::NAN)
+}
+
+#[test]
+fn example_memory_decay_time_is_rth_cth() {
+    // Columns: id, rth, mc, status, tpeak, t1, t2, tau, ...
+    let rows = example("sweep_memory_decay.cir", &["--no-plots"]);
+    assert_eq!(rows.len(), 5);
+    for r in &rows {
+        let tau = f(&r[7]);
+        let expect = f(&r[1]) * 20e-15;
+        assert!((tau / expect - 1.0).abs() < 0.01, "rth {} tau {tau}", r[1]);
+        assert!(f(&r[4]) > 300.5, "the pulse heats the pillar");
+    }
+}
+
+#[test]
+fn example_crossbar_margin_shrinks_with_wire_resistance() {
+    // Columns: id, rw, mc, status, i0..i3, margin, ratio, ...
+    let rows = example("sweep_crossbar_margin.cir", &["--no-plots"]);
+    assert_eq!(rows.len(), 120);
+    assert!(rows.iter().all(|r| r[3] == "ok"));
+    let mean = |rw: &str| {
+        let v: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[1] == rw)
+            .map(|r| f(&r[8]))
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    // Nominal read at 0.1 V: P ~ 25 µA, AP ~ 11 µA, so the margin is ~10 µA at low rw and
+    // the IR drop of 1 kΩ segments removes a large part of it.
+    assert!(mean("1e0") > 5e-6, "{}", mean("1e0"));
+    assert!(
+        mean("1e3") < 0.8 * mean("1e0"),
+        "{} {}",
+        mean("1e3"),
+        mean("1e0")
+    );
+}
+
+#[test]
+fn example_switching_phase_diagram_has_both_corners() {
+    // Columns: id, amp, pw, mc, status, sw, tsw, ewrite, ...
+    let rows = example("sweep_switching.cir", &["--mc", "4"]);
+    let p = |amp: &str, pw: &str| {
+        let v: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[1] == amp && r[2] == pw)
+            .map(|r| f(&r[5]))
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    assert_eq!(p("1e0", "8e-9"), 1.0, "strong long pulses switch");
+    assert_eq!(p("4e-1", "1e-9"), 0.0, "weak short pulses do not");
+}
+
+#[test]
+fn example_bench_drive_moves_the_free_layer() {
+    // 2 ns pulses from AP: a stronger pulse (more spin torque) leaves m_z further from -1.
+    let rows = example(
+        "sweep_bench_mtj.cir",
+        &[
+            "--set",
+            "amp=0.6:0.9:4",
+            "--set",
+            "pw=2n:2n:1",
+            "--no-plots",
+        ],
+    );
+    assert_eq!(rows.len(), 4);
+    let mz: Vec<f64> = rows.iter().map(|r| f(&r[5])).collect();
+    assert!(mz.windows(2).all(|w| w[1] > w[0]), "{mz:?}");
+    assert!(mz.iter().all(|m| (-1.0..=1.0).contains(m)), "{mz:?}");
+}
