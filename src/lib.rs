@@ -11,8 +11,10 @@ pub mod devices;
 pub mod diag;
 pub mod generate;
 pub mod linalg;
+pub mod meas;
 pub mod netlist;
 pub mod output;
 pub mod results;
+pub mod sweep;
 #[doc(hidden)]
 pub mod testing;

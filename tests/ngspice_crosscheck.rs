@@ -481,6 +481,11 @@ fn every_example_has_a_test() {
         "1t1mtj_write_read.cir",
         "mtj_crossbar_2x2.cir",
         "mtj_heating_neuron.cir",
+        // Sweep examples: tests/sweeps.rs runs them.
+        "sweep_bench_mtj.cir",
+        "sweep_crossbar_margin.cir",
+        "sweep_memory_decay.cir",
+        "sweep_switching.cir",
     ];
     let missing: Vec<&String> = files
         .iter()

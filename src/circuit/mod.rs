@@ -8,6 +8,9 @@ use std::collections::HashMap;
 
 use crate::diag::Span;
 
+pub mod sweep;
+pub use sweep::{Measure, StepSpec};
+
 /// Index of a circuit node. `0` is always ground (`0` or `gnd` in the netlist).
 pub type NodeId = usize;
 
@@ -33,6 +36,10 @@ pub struct Circuit {
     pub nodeset: Vec<(NodeId, f64)>,
     /// `.save` / `.print` requests in order; empty means "save everything".
     pub saves: Vec<OutputRequest>,
+    /// `.step param` lines in netlist order (the first is the outermost loop).
+    pub steps: Vec<StepSpec>,
+    /// `.meas` lines in netlist order.
+    pub measures: Vec<Measure>,
 }
 
 impl Circuit {

@@ -6,7 +6,9 @@ pub mod bench;
 pub mod check;
 pub mod device;
 pub mod gencmd;
+pub mod plot;
 pub mod run;
+pub mod sweep;
 pub mod xbar;
 
 /// mtjsim — circuit simulator for spintronic (MTJ) neuromorphic hardware.
@@ -31,6 +33,12 @@ pub enum Command {
     Gen(gencmd::GenArgs),
     /// Simulate a crossbar read/write and print energy, latency, margin, error rate.
     Xbar(xbar::XbarArgs),
+    /// Parameter sweep / Monte Carlo: parallel, resumable, shardable (docs/sweeps.md).
+    Sweep(sweep::SweepArgs),
+    /// Join the output folders of sweep shards into one table.
+    SweepMerge(sweep::MergeArgs),
+    /// Line plot, heat map or histogram of a sweep table (SVG and PNG).
+    Plot(plot::PlotArgs),
 }
 
 /// Parse arguments and run; returns the process exit code.
@@ -43,5 +51,8 @@ pub fn main() -> i32 {
         Command::Bench(a) => bench::run(a),
         Command::Gen(a) => gencmd::run(a),
         Command::Xbar(a) => xbar::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::SweepMerge(a) => sweep::merge(a),
+        Command::Plot(a) => plot::run(a),
     }
 }

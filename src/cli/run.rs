@@ -39,11 +39,15 @@ pub fn run(args: &RunArgs) -> i32 {
     if parsed.diagnostics.has_errors() {
         return 1;
     }
-    let circuit = parsed.circuit;
+    let mut circuit = parsed.circuit;
     if circuit.analyses.is_empty() {
         eprintln!("warning: the netlist has no analysis (.op, .dc or .tran); nothing to run");
         return 0;
     }
+    if !circuit.steps.is_empty() {
+        return run_stepped(args, &circuit);
+    }
+    crate::meas::ensure_saved(&mut circuit);
     let (plots, result) = match analysis::simulate(&circuit) {
         Ok(out) => (out.plots.clone(), Ok(out)),
         Err(e) => (e.plots.clone(), Err(e)),
@@ -59,6 +63,12 @@ pub fn run(args: &RunArgs) -> i32 {
                 && let Some(last) = plots.last()
             {
                 print!("{}", output::table::final_values_table(last));
+            }
+            for m in crate::meas::measure_all(&circuit, &plots) {
+                match m.value {
+                    Ok(v) => println!("{:<20} = {v:e}", m.name),
+                    Err(e) => println!("{:<20} = failed ({e})", m.name),
+                }
             }
             println!("{}", summary_line(&out));
             if let Some(path) = &args.summary_json
@@ -132,4 +142,46 @@ fn summary_json(out: &SimOutput) -> String {
         "source_energy_j": out.source_energy_j,
     })
     .to_string()
+}
+
+/// A netlist with `.step`: run every point (in parallel, results in point order), write all
+/// plots into one raw file (one plot per point, as ngspice does for repeated analyses) and
+/// print the tidy table (parameters + `.meas` values) on stdout.
+fn run_stepped(args: &RunArgs, nominal: &crate::circuit::Circuit) -> i32 {
+    use rayon::prelude::*;
+    let prepared = netlist::prepare(&args.netlist);
+    let plan = crate::sweep::plan_for(nominal, &[], None, None);
+    let results: Vec<_> = (0..plan.len())
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|id| crate::sweep::run_point(&prepared, &plan, &plan.point(id), true))
+        .collect();
+    let mut plots = Vec::new();
+    let mut table = crate::sweep::store::header(&plan);
+    let mut failed = 0;
+    for (r, ps) in results {
+        let label: Vec<String> = plan
+            .axes
+            .iter()
+            .zip(&r.values)
+            .map(|(a, v)| format!("{}={v:e}", a.name))
+            .collect();
+        for mut p in ps {
+            p.title = format!("{} [step {}]", p.title, label.join(" "));
+            plots.push(p);
+        }
+        if let Some(e) = &r.error {
+            eprintln!("error: point {} ({}): {e}", r.id, label.join(" "));
+            failed += 1;
+        }
+        table.push_str(&crate::sweep::store::csv_row(&plan, &r));
+    }
+    let mut code = 0;
+    if let Err(e) = write_outputs(args, &plots) {
+        eprintln!("error: {e}");
+        code = 1;
+    }
+    print!("{table}");
+    println!("{} stepped points, {failed} failed", plan.len());
+    if failed > 0 { 2 } else { code }
 }

@@ -2,8 +2,9 @@
 //! `.ic`, `.nodeset`, `.op`, `.dc`, `.tran`, `.save`, `.print`, `.title`, `.global`, `.end`.
 //!
 //! Owns: their syntax and the checks that the nodes/elements they name exist (they run after
-//! flattening). Unknown commands are warnings; `.meas`, `.step` and friends are warnings
-//! "not supported yet". Must not touch elements.
+//! flattening). Unknown commands are warnings; `.four` and friends are warnings
+//! "not supported yet"; `.step` and `.meas` are parsed by `step.rs` / `meas.rs`. Must not
+//! touch elements.
 
 use super::elaborate::{Elab, Inst};
 use super::lines::{Line, TokKind, Token, split_kv};
@@ -42,7 +43,9 @@ pub(crate) fn command(el: &mut Elab, inst: &Inst, line: &Line) {
             el.circuit.title = text.join(" ");
         }
         ".global" | ".end" => {}
-        ".meas" | ".measure" | ".step" | ".four" | ".fourier" => {
+        ".step" => super::step::step(el, inst, line),
+        ".meas" | ".measure" => super::meas::meas(el, inst, line),
+        ".four" | ".fourier" => {
             el.warn(
                 format!("'{}' is not supported yet; ignored", line.tokens[0].text),
                 line.tokens[0].span,

@@ -349,12 +349,17 @@ pub(crate) fn run(
     title: Option<String>,
     lines: &[Line],
     sources: &SourceMap,
+    overrides: &[(String, f64)],
     diags: &mut Diagnostics,
 ) -> Circuit {
     let body = subckt::build(lines, sources, diags);
     let scope = Scope::new(None);
     for p in &body.params {
         scope.define(p, diags);
+    }
+    // Sweep points (`.step`, `mtjsim sweep --set`) replace top-level `.param` values.
+    for (name, v) in overrides {
+        scope.set(name, *v);
     }
     scope.eval_all(diags);
     let mut el = Elab::new(sources, diags);

@@ -14,7 +14,7 @@
 //! ```
 //!
 //! So `-2^2 = -4` and `2^-1 = 0.5`. Numbers take SPICE suffixes (`2k*3n`). Functions:
-//! see [`FUNCTIONS`]; `log` is the natural logarithm, as in ngspice. The constant `pi` is
+//! see [`FUNCTIONS`] (and the Monte Carlo ones in `mc`); `log` is the natural logarithm, as in ngspice. The constant `pi` is
 //! available unless a parameter of that name shadows it. Nesting is limited to
 //! [`MAX_DEPTH`] levels; a division by zero or a non-finite result is an error.
 
@@ -457,8 +457,16 @@ impl P<'_, '_> {
     fn call(&mut self, name: &str, a: usize, b: usize) -> Option<f64> {
         let open = self.toks.get(self.i).map_or(b, |t| t.a);
         self.i += 1; // '('
-        let Some(&(_, arity)) = FUNCTIONS.iter().find(|(f, _)| *f == name) else {
-            let names: Vec<&str> = FUNCTIONS.iter().map(|(f, _)| *f).collect();
+        let Some(&(_, arity)) = FUNCTIONS
+            .iter()
+            .chain(super::mc::FUNCTIONS)
+            .find(|(f, _)| *f == name)
+        else {
+            let names: Vec<&str> = FUNCTIONS
+                .iter()
+                .chain(super::mc::FUNCTIONS)
+                .map(|(f, _)| *f)
+                .collect();
             return self.err(
                 format!("unknown function '{name}'"),
                 a,
@@ -489,6 +497,9 @@ impl P<'_, '_> {
                 b,
                 "",
             );
+        }
+        if let Some(v) = super::mc::call(name, &args) {
+            return Some(v);
         }
         let x = args[0];
         let y = args.get(1).copied().unwrap_or(0.0);

@@ -23,9 +23,13 @@ mod elements;
 pub mod expr;
 pub mod include;
 pub mod lines;
+pub mod mc;
+mod meas;
+pub use meas::collect_refs;
 mod model;
 pub mod number;
 pub mod params;
+mod step;
 pub mod subckt;
 
 /// The result of loading a netlist. `circuit` is meaningful only when
@@ -73,6 +77,82 @@ pub fn load_str(name: &str, text: &str, base_dir: &Path) -> Parsed {
 }
 
 fn load_inner(name: &str, text: &str, base_dir: &Path, path: Option<&Path>) -> Parsed {
+    prepare_inner(name, text, base_dir, path).elaborate(&[], None)
+}
+
+/// A netlist read, split into lines and include-expanded once, ready to be elaborated many
+/// times with different parameter values — one elaboration per sweep point, so a point
+/// never re-reads or re-lexes files.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    title: Option<String>,
+    flat: Vec<lines::Line>,
+    pub sources: SourceMap,
+    /// Diagnostics of reading and splitting (repeated in every elaboration).
+    diagnostics: Diagnostics,
+}
+
+impl Prepared {
+    /// Elaborate with top-level `.param` overrides; `mc_seed` seeds the Monte Carlo
+    /// functions (`gauss`, `agauss`, ...; see [`mc`]), `None` gives nominal values.
+    pub fn elaborate(&self, overrides: &[(String, f64)], mc_seed: Option<u64>) -> Parsed {
+        let mut diagnostics = self.diagnostics.clone();
+        let circuit = mc::with_seed(mc_seed, || {
+            elaborate::run(
+                self.title.clone(),
+                &self.flat,
+                &self.sources,
+                overrides,
+                &mut diagnostics,
+            )
+        });
+        dedup(&mut diagnostics);
+        Parsed {
+            circuit,
+            sources: self.sources.clone(),
+            diagnostics,
+        }
+    }
+}
+
+impl Prepared {
+    /// Whether a top-level `.param` line defines `name` (lowercase).
+    pub fn has_top_param(&self, name: &str) -> bool {
+        let mut d = Diagnostics::default();
+        let body = subckt::build(&self.flat, &self.sources, &mut d);
+        body.params.iter().any(|p| p.name == name)
+    }
+}
+
+/// Most points one `.step` line or `--set` may produce.
+pub fn step_max_points() -> usize {
+    step::MAX_STEP_POINTS
+}
+
+/// Read a netlist file for repeated elaboration (see [`Prepared`]).
+pub fn prepare(path: &Path) -> Prepared {
+    let display = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let dir = path.parent().unwrap_or(Path::new(""));
+            prepare_inner(&display, &text, dir, Some(path))
+        }
+        Err(e) => {
+            let mut diagnostics = Diagnostics::default();
+            diagnostics.push(
+                Diagnostic::error(format!("cannot read netlist '{display}': {e}"), None)
+                    .with_help("check the path"),
+            );
+            Prepared {
+                diagnostics,
+                ..Prepared::default()
+            }
+        }
+    }
+}
+
+fn prepare_inner(name: &str, text: &str, base_dir: &Path, path: Option<&Path>) -> Prepared {
     let mut sources = SourceMap::default();
     let mut diagnostics = Diagnostics::default();
     let file = sources.add(name, text);
@@ -85,10 +165,9 @@ fn load_inner(name: &str, text: &str, base_dir: &Path, path: Option<&Path>) -> P
         }
         loader.expand(&split.lines, base_dir, &mut flat);
     }
-    let circuit = elaborate::run(split.title, &flat, &sources, &mut diagnostics);
-    dedup(&mut diagnostics);
-    Parsed {
-        circuit,
+    Prepared {
+        title: split.title,
+        flat,
         sources,
         diagnostics,
     }

@@ -521,9 +521,34 @@ fn save_all_means_everything() {
 }
 
 #[test]
+fn step_and_meas_errors_point_at_the_text() {
+    let p =
+        parse("t\nV1 a 0 1\nR1 a 0 1\n.step param r 1 2 1\n.meas tran x max v(zz)\n.tran 1n 1u\n");
+    let msgs: Vec<(&str, usize)> = p
+        .diagnostics
+        .items
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| (d.message.as_str(), p.sources.line_col(d.span.unwrap()).0))
+        .collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(
+        msgs[0].0.contains("no top-level .param") && msgs[0].1 == 4,
+        "{msgs:?}"
+    );
+    assert!(msgs[1].0.contains("v(zz)") && msgs[1].1 == 5, "{msgs:?}");
+    let ok = parse(
+        "t\n.param r=1k\nV1 a 0 1\nR1 a 0 {r}\n.step dec param r 1k 100k 1\n.meas tran x max v(a)\n.tran 1n 1u\n",
+    );
+    assert!(!ok.diagnostics.has_errors(), "{}", ok.render_diagnostics());
+    assert_eq!(ok.circuit.steps[0].values.len(), 3);
+    assert_eq!(ok.circuit.measures[0].name, "x");
+}
+
+#[test]
 fn warnings_for_unsupported_commands() {
     let p = parse(
-        "t\nV1 a 0 1\nR1 a 0 1\n.meas tran x max v(a)\n.step param r 1 2 1\n.foo bar\n.ac dec 10 1 1meg\n\
+        "t\nV1 a 0 1\nR1 a 0 1\n.four 1meg v(a)\n.foo bar\n.ac dec 10 1 1meg\n\
                    .control\nrun\nplot v(a)\n.endc\n.op\n",
     );
     assert!(!p.diagnostics.has_errors(), "{}", p.render_diagnostics());
@@ -537,8 +562,7 @@ fn warnings_for_unsupported_commands() {
         w,
         [
             "'.control' blocks are not supported yet; ignored up to '.endc'",
-            "'.meas' is not supported yet; ignored",
-            "'.step' is not supported yet; ignored",
+            "'.four' is not supported yet; ignored",
             "unknown dot command '.foo'; ignored",
             "analysis '.ac' is not supported; ignored",
         ]
