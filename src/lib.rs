@@ -12,6 +12,7 @@ pub mod diag;
 pub mod generate;
 pub mod linalg;
 pub mod netlist;
+pub mod network;
 pub mod output;
 pub mod results;
 #[doc(hidden)]

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 pub mod bench;
 pub mod check;
 pub mod device;
+pub mod ipnet;
 pub mod run;
 
 /// mtjsim — circuit simulator for spintronic (MTJ) neuromorphic hardware.
@@ -25,6 +26,10 @@ pub enum Command {
     Device(device::DeviceArgs),
     /// Benchmarks against ngspice (prints Markdown tables).
     Bench(bench::BenchArgs),
+    /// IPNet: calibrate the MTJ IP neuron, train/evaluate networks on event gestures.
+    Ipnet(ipnet::IpnetArgs),
+    /// Synthetic datasets (DVS gestures).
+    Data(ipnet::DataArgs),
 }
 
 /// Parse arguments and run; returns the process exit code.
@@ -35,5 +40,7 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Device(a) => device::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Ipnet(a) => ipnet::run(a),
+        Command::Data(a) => ipnet::run_data(a),
     }
 }
