@@ -123,7 +123,9 @@ pub enum DataCmd {
 }
 
 /// Frame bins per sample (also fixes the mirror-exact binning of 1.2 s recordings).
-pub const BINS: usize = 12;
+pub const BINS: usize = 8;
+/// Frame size (the 32×32 sensor pooled 2×2).
+pub const SIZE: usize = 16;
 
 fn load_card(lib: &Path, section: &str) -> Result<MtjParams, String> {
     let (models, sources) = match netlist::load_models(lib, Some(section)) {
@@ -159,7 +161,7 @@ fn test_set(classes: usize, n: usize) -> Dataset {
         n,
         TEST_SEED + classes as u64,
         BINS,
-        32,
+        SIZE,
         &GestureConfig::default(),
     )
 }
@@ -201,7 +203,7 @@ fn train_one(
                 b.n_train,
                 b.seed,
                 BINS,
-                32,
+                SIZE,
                 &GestureConfig::default(),
             );
             eprintln!(
@@ -359,7 +361,7 @@ pub fn run(a: &IpnetArgs) -> i32 {
                     budget.n_train,
                     budget.seed,
                     BINS,
-                    32,
+                    SIZE,
                     &GestureConfig::default(),
                 );
                 for (m, p) in table_models() {

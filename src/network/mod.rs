@@ -14,15 +14,18 @@
 //!   K = `ip_channels`, S = `size`, N = `classes`):
 //!   - `ip_in.w [K,2,1,1]`, `ip_in.b [K]` — frontier only: 1×1 conv from the two event
 //!     polarities to the IP neurons' drive (units of Ic0);
-//!   - `conv1.w [C1,Cin,3,3]`, `conv1.b [C1]` (Cin = K for frontier, else 2), stride 2, pad 1;
-//!   - `conv2.w [C2,C1,3,3]`, `conv2.b [C2]`, `conv3.w [C3,C2,3,3]`, `conv3.b [C3]`, same;
-//!   - `fc1.w [H, C3·(S/8)²]`, `fc1.b [H]`;
+//!   - `conv1.w [C1,Cin,2,2]`, `conv1.b [C1]` (Cin = K for frontier, else 2), stride 2, no
+//!     padding (non-overlapping 2×2 patches);
+//!   - `conv2.w [C2,C1,2,2]`, `conv2.b [C2]`, `conv3.w [C3,C2,2,2]`, `conv3.b [C3]`, same;
+//!   - `fc1.w [H, (S/8)²·C3]`, `fc1.b [H]`; its input is the conv3 output flattened
+//!     channels-last, index `(y·(S/8) + x)·C3 + c`;
 //!   - temporal module: `rnn.wx [H,H]`, `rnn.wh [H,H]`, `rnn.b [H]`; `lstm.wx [4H,H]`,
 //!     `lstm.wh [4H,H]`, `lstm.b [4H]` (gate order i, f, g, o); `tconv.w [H,H,3]`,
 //!     `tconv.b [H]` (2+1D: temporal conv, pad 1); none for ipnet and sum;
 //!   - `head.w [N,H]`, `head.b [N]`.
 //!   Linear layers compute `y = W x + b` (W is [out, in]); convs are cross-correlations
-//!   in NCHW, as in PyTorch.
+//!   with PyTorch's kernel layout `[out, in, kh, kw]`; activations are kept channels-last
+//!   (`[N, H, W, C]`) inside the model, and IP-layer neurons are numbered in that order.
 //! * `NAME.json`: [`model::Arch`] — model kind, placement (`frontier`|`middle`|`end`),
 //!   sizes, the calibration table path and its IP-layer constants (decay, grids), plus the
 //!   training record (seed, epochs, dataset, accuracy).

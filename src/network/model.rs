@@ -77,12 +77,12 @@ impl Arch {
             placement: (model == ModelKind::Ipnet).then_some(placement),
             classes,
             bins,
-            size: 32,
+            size: 16,
             c1: 16,
             c2: 32,
             c3: 32,
             hidden: 64,
-            ip_channels: 8,
+            ip_channels: 4,
             calib_path: None,
             ip_decay: None,
             ip_step_s: None,
@@ -109,11 +109,11 @@ impl Arch {
             put("ip_in.w", &[self.ip_channels, 2, 1, 1]);
             put("ip_in.b", &[self.ip_channels]);
         }
-        put("conv1.w", &[self.c1, cin, 3, 3]);
+        put("conv1.w", &[self.c1, cin, 2, 2]);
         put("conv1.b", &[self.c1]);
-        put("conv2.w", &[self.c2, self.c1, 3, 3]);
+        put("conv2.w", &[self.c2, self.c1, 2, 2]);
         put("conv2.b", &[self.c2]);
-        put("conv3.w", &[self.c3, self.c2, 3, 3]);
+        put("conv3.w", &[self.c3, self.c2, 2, 2]);
         put("conv3.b", &[self.c3]);
         put("fc1.w", &[h, self.c3 * s8 * s8]);
         put("fc1.b", &[h]);
@@ -152,9 +152,9 @@ impl Arch {
         let (s, h) = (self.size as u64, self.hidden as u64);
         let cin = if self.frontier() { self.ip_channels } else { 2 } as u64;
         let (c1, c2, c3) = (self.c1 as u64, self.c2 as u64, self.c3 as u64);
-        let mut per_step = (s / 2).pow(2) * c1 * cin * 9
-            + (s / 4).pow(2) * c2 * c1 * 9
-            + (s / 8).pow(2) * c3 * c2 * 9
+        let mut per_step = (s / 2).pow(2) * c1 * cin * 4
+            + (s / 4).pow(2) * c2 * c1 * 4
+            + (s / 8).pow(2) * c3 * c2 * 4
             + h * c3 * (s / 8).pow(2);
         if self.frontier() {
             per_step += s * s * self.ip_channels as u64 * 2;
@@ -197,11 +197,31 @@ pub struct IpTrace {
     pub spikes: Vec<Vec<u8>>,
 }
 
+/// 2×2 stride-2 convolution on channels-last `[N, H, W, C]` as one matmul (patchify).
+/// Why not `conv2d`: candle's CPU conv backward (transposed conv) is a naive loop; a
+/// non-overlapping patch conv is a reshape + GEMM in both directions. `w` is
+/// `[Cout, Cin, 2, 2]` (PyTorch layout); `[Cout, Cin, 1, 1]` gives a pointwise conv.
 fn conv(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let pad = w.dim(2)? / 2;
-    let stride = if w.dim(2)? == 1 { 1 } else { 2 };
-    x.conv2d(w, pad, stride, 1, 1)?
-        .broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?)
+    let (n, h, wd, c) = x.dims4()?;
+    let (co, ci, kh, _) = w.dims4()?;
+    if ci != c {
+        candle_core::bail!("conv: input has {c} channels, kernel expects {ci}");
+    }
+    let wm = w.permute((0, 2, 3, 1))?.reshape((co, kh * kh * ci))?;
+    let y = if kh == 1 {
+        x.reshape((n * h * wd, c))?
+            .matmul(&wm.t()?)?
+            .reshape((n, h, wd, co))?
+    } else {
+        let (h2, w2) = (h / 2, wd / 2);
+        x.reshape((n * h2, 2, w2, 2 * c))?
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((n * h2 * w2, 4 * c))?
+            .matmul(&wm.t()?)?
+            .reshape((n, h2, w2, co))?
+    };
+    y.broadcast_add(b)
 }
 
 fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -209,9 +229,19 @@ fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// Input scaling of event counts.
+/// Frames `[B][T][2][S][S]` → channels-last input `[B, T, S, S, 2]`.
 pub fn frames_to_tensor(frames: &[u8], batch: usize, arch: &Arch) -> Result<Tensor> {
-    let v: Vec<f32> = frames.iter().map(|&c| c.min(15) as f32 / 4.0).collect();
-    Tensor::from_vec(v, (batch, arch.bins, 2, arch.size, arch.size), &Device::Cpu)
+    let (t, s) = (arch.bins, arch.size);
+    let plane = s * s;
+    let mut v = vec![0f32; frames.len()];
+    for (k, chunk) in frames.chunks(2 * plane).enumerate() {
+        let out = &mut v[k * 2 * plane..(k + 1) * 2 * plane];
+        for i in 0..plane {
+            out[2 * i] = chunk[i].min(15) as f32 / 4.0;
+            out[2 * i + 1] = chunk[plane + i].min(15) as f32 / 4.0;
+        }
+    }
+    Tensor::from_vec(v, (batch, t, s, s, 2), &Device::Cpu)
 }
 
 impl Network {
@@ -280,7 +310,7 @@ impl Network {
         Tensor::cat(&s, 1)?.reshape(dims)
     }
 
-    /// Logits `[B, classes]` for input `[B, T, 2, S, S]`.
+    /// Logits `[B, classes]` for input `[B, T, S, S, 2]` (see [`frames_to_tensor`]).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.forward_opts(x, false).map(|(l, _)| l)
     }
@@ -294,7 +324,7 @@ impl Network {
         let frames = if a.model == ModelKind::Sum {
             x.sum(1)?
         } else {
-            x.reshape((b * t, 2, s, s))?
+            x.reshape((b * t, s, s, 2))?
         };
         let mut h = frames;
         if a.placement == Some(Placement::Frontier) {

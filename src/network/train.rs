@@ -183,3 +183,33 @@ pub fn evaluate(net: &Network, data: &Dataset, batch: usize) -> Result<EvalResul
         n: data.len(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::model::{Arch, ModelKind, Placement};
+
+    fn tiny(classes: usize, n: usize) -> Dataset {
+        synthetic(classes, n, 3, 8, 16, &GestureConfig::default())
+    }
+
+    #[test]
+    fn training_on_a_tiny_set_reduces_loss() {
+        let data = tiny(11, 44);
+        let arch = Arch::new(ModelKind::Sum, Placement::End, 11, 8);
+        let mut net = Network::new(arch, None, 3).unwrap();
+        let before = loss_on(&net, &data, 64).unwrap();
+        let o = TrainOpts {
+            epochs: 30,
+            batch: 11,
+            lr: 3e-3,
+            seed: 1,
+            progress: false,
+        };
+        let l = train(&mut net, &data, &o).unwrap();
+        assert!(l[l.len() - 1] < l[0], "{l:?}");
+        let after = loss_on(&net, &data, 64).unwrap();
+        eprintln!("before {before} after {after}");
+        assert!(after < 0.5 * (11f64).ln(), "loss {before} -> {after}");
+    }
+}
