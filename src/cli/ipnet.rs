@@ -44,6 +44,9 @@ pub enum IpnetCmd {
         /// Device time of one network step (s).
         #[arg(long, default_value_t = 10e-9)]
         step: f64,
+        /// Directory for the calibration plots.
+        #[arg(long, default_value = "plots")]
+        plots: PathBuf,
     },
     /// Train one model on the synthetic gesture set and write weights/NAME.{safetensors,json}.
     Train(TrainArgs),
@@ -55,6 +58,19 @@ pub enum IpnetCmd {
         #[arg(long, default_value_t = 1100)]
         n: usize,
     },
+    /// Working-memory tasks on calibrated IP neurons; writes plots/ipn_<task>.svg.
+    Memory {
+        #[arg(value_enum)]
+        task: MemTask,
+        #[arg(long, default_value = DEFAULT_CALIB)]
+        calib: PathBuf,
+        #[arg(long, default_value = "plots")]
+        plots: PathBuf,
+        #[arg(long, default_value_t = 2000)]
+        trials: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Retrain every model of the accuracy table (slow), then evaluate.
     Table {
         #[arg(long, default_value = "weights")]
@@ -64,6 +80,112 @@ pub enum IpnetCmd {
         #[command(flatten)]
         budget: Budget,
     },
+}
+
+/// Which working-memory task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MemTask {
+    NBack,
+    Recall,
+    Interference,
+}
+
+fn memory_task(
+    task: MemTask,
+    calib: &Path,
+    dir: &Path,
+    trials: usize,
+    seed: u64,
+) -> Result<(), String> {
+    use crate::network::memory::{self, MemOpts};
+    use crate::output::plot::line_chart;
+    let t = CalibTable::load(calib)?;
+    let o = MemOpts {
+        trials,
+        seed,
+        ..MemOpts::default()
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (file, title, xl, yl, series) = match task {
+        MemTask::NBack => {
+            let ns: Vec<usize> = (1..=8).collect();
+            let acc = memory::n_back(&t, &ns, &o);
+            for (n, a) in ns.iter().zip(&acc) {
+                println!("{n}-back: accuracy {:.1} %", 100.0 * a);
+            }
+            (
+                "ipn_nback.svg",
+                "n-back accuracy of IP neurons (humans: falls with n)",
+                "n",
+                "accuracy",
+                vec![
+                    (
+                        "IP neurons".to_string(),
+                        ns.iter().map(|&n| n as f64).zip(acc).collect(),
+                    ),
+                    ("chance".to_string(), vec![(1.0, 0.5), (8.0, 0.5)]),
+                ],
+            )
+        }
+        MemTask::Recall => {
+            let mut series = Vec::new();
+            for delay in [0usize, 2] {
+                let r = memory::recall(&t, 10, delay, &o);
+                println!(
+                    "recall after delay {delay}: {}",
+                    r.iter()
+                        .map(|v| format!("{v:.2}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+                series.push((
+                    format!("IP neurons, delay {delay} steps"),
+                    r.iter()
+                        .enumerate()
+                        .map(|(i, &v)| ((i + 1) as f64, v))
+                        .collect(),
+                ));
+            }
+            (
+                "ipn_recall.svg",
+                "Free recall serial-position curve (humans: recency, which a delay removes)",
+                "serial position",
+                "P(recall)",
+                series,
+            )
+        }
+        MemTask::Interference => {
+            let f: Vec<f64> = (0..=8).map(|k| k as f64 / 8.0).collect();
+            let r = memory::interference(&t, &f, &o);
+            for (fi, (fa, hit)) in f.iter().zip(&r) {
+                println!(
+                    "overlap {fi:.3}: false alarms {:.1} %, hits {:.1} %",
+                    100.0 * fa,
+                    100.0 * hit
+                );
+            }
+            (
+                "ipn_interference.svg",
+                "Interference: false recognition of a lure vs its similarity to the studied item",
+                "neurons shared with the studied item (fraction)",
+                "rate",
+                vec![
+                    (
+                        "false alarms (lure)".to_string(),
+                        f.iter().cloned().zip(r.iter().map(|x| x.0)).collect(),
+                    ),
+                    (
+                        "hits (studied item)".to_string(),
+                        f.iter().cloned().zip(r.iter().map(|x| x.1)).collect(),
+                    ),
+                ],
+            )
+        }
+    };
+    let path = dir.join(file);
+    line_chart(&path, title, xl, yl, &series)?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 /// Training budget (identical for every model of the table).
@@ -263,6 +385,7 @@ pub fn table_models() -> Vec<(ModelKind, Placement)> {
         (ModelKind::Lstm, Placement::End),
         (ModelKind::Cnn2p1d, Placement::End),
         (ModelKind::Sum, Placement::End),
+        (ModelKind::Sumpol, Placement::End),
     ]
 }
 
@@ -302,6 +425,82 @@ fn eval_table(weights: &Path, n: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Plots of a calibration: heating per step, P_sw(x) per start temperature, and the
+/// working-memory trace (temperature and threshold after a burst), device vs layer.
+fn calib_plots(p: &MtjParams, t: &CalibTable, dir: &Path) -> Result<(), String> {
+    use crate::output::plot::line_chart;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let heat: Vec<(f64, f64)> = t
+        .x_grid
+        .iter()
+        .cloned()
+        .zip(t.heat_k.iter().cloned())
+        .collect();
+    let f1 = dir.join("ipn_calib_heat.svg");
+    line_chart(
+        &f1,
+        &format!(
+            "IP neuron heating per {:.0} ns step ({})",
+            t.opts.step_s * 1e9,
+            t.card
+        ),
+        "drive x (units of Ic0)",
+        "temperature rise per step (K)",
+        &[("device simulation".into(), heat)],
+    )?;
+    let mut series = Vec::new();
+    for (j, th) in t.theta_grid_k.iter().enumerate().step_by(2) {
+        series.push((
+            format!("theta = {th:.0} K"),
+            t.x_grid
+                .iter()
+                .cloned()
+                .zip(t.p_sw[j].iter().cloned())
+                .collect(),
+        ));
+    }
+    let f2 = dir.join("ipn_calib_switch.svg");
+    line_chart(
+        &f2,
+        "P_sw per step vs drive and start temperature (Monte Carlo)",
+        "drive x (units of Ic0)",
+        "switching probability",
+        &series,
+    )?;
+    // Working memory: 3 strong pulses, then silence; the device's temperature vs the layer.
+    let xs: Vec<f64> = (0..14).map(|k| if k < 3 { 2.2 } else { 0.0 }).collect();
+    let dev = crate::network::calib::simulate_heating(p, t.opts.step_s, 0.0, &xs);
+    let mut th = 0.0;
+    let (mut lay, mut thr) = (Vec::new(), Vec::new());
+    for (k, &x) in xs.iter().enumerate() {
+        th = t.decay * th + t.heat(x).0;
+        lay.push(((k + 1) as f64, th));
+        thr.push(((k + 1) as f64, 10.0 * t.x50(th).0));
+    }
+    let f3 = dir.join("ipn_memory_trace.svg");
+    line_chart(
+        &f3,
+        "Working memory: temperature after 3 pulses of 2.2 Ic0",
+        "network step",
+        "theta (K); 10 x threshold x50 (Ic0)",
+        &[
+            (
+                "device theta (K)".into(),
+                dev.iter()
+                    .enumerate()
+                    .map(|(k, &v)| ((k + 1) as f64, v))
+                    .collect(),
+            ),
+            ("layer theta (K)".into(), lay),
+            ("10 x x50(theta)".into(), thr),
+        ],
+    )?;
+    for f in [f1, f2, f3] {
+        println!("wrote {}", f.display());
+    }
+    Ok(())
+}
+
 pub fn run(a: &IpnetArgs) -> i32 {
     let r = match &a.cmd {
         IpnetCmd::Calibrate {
@@ -311,6 +510,7 @@ pub fn run(a: &IpnetArgs) -> i32 {
             trials,
             seed,
             step,
+            plots,
         } => (|| {
             let p = load_card(lib, section)?;
             let o = CalibOpts {
@@ -340,7 +540,7 @@ pub fn run(a: &IpnetArgs) -> i32 {
                 out.display(),
                 t0.elapsed().as_secs_f64()
             );
-            Ok(())
+            calib_plots(&p, &t, plots)
         })(),
         IpnetCmd::Train(t) => train_one(
             t.model,
@@ -354,6 +554,13 @@ pub fn run(a: &IpnetArgs) -> i32 {
         )
         .map(|s| println!("{s}")),
         IpnetCmd::Eval { weights, n } => eval_table(weights, *n),
+        IpnetCmd::Memory {
+            task,
+            calib,
+            plots,
+            trials,
+            seed,
+        } => memory_task(*task, calib, plots, *trials, *seed),
         IpnetCmd::Table { weights, n, budget } => (|| {
             for classes in [11usize, 22] {
                 let data = train::synthetic(

@@ -14,7 +14,7 @@
 //!   K = `ip_channels`, S = `size`, N = `classes`):
 //!   - `ip_in.w [K,2,1,1]`, `ip_in.b [K]` — frontier only: 1×1 conv from the two event
 //!     polarities to the IP neurons' drive (units of Ic0);
-//!   - `conv1.w [C1,Cin,2,2]`, `conv1.b [C1]` (Cin = K for frontier, else 2), stride 2, no
+//!   - `conv1.w [C1,Cin,2,2]`, `conv1.b [C1]` (Cin = K for frontier, 1 for sum, else 2), stride 2, no
 //!     padding (non-overlapping 2×2 patches);
 //!   - `conv2.w [C2,C1,2,2]`, `conv2.b [C2]`, `conv3.w [C3,C2,2,2]`, `conv3.b [C3]`, same;
 //!   - `fc1.w [H, (S/8)²·C3]`, `fc1.b [H]`; its input is the conv3 output flattened
@@ -44,5 +44,6 @@ pub mod calib;
 pub mod events;
 pub mod gestures;
 pub mod ip;
+pub mod memory;
 pub mod model;
 pub mod train;

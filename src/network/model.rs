@@ -27,8 +27,12 @@ pub enum ModelKind {
     Lstm,
     /// Temporal convolution (kernel 3) after fc1: a 2+1D CNN.
     Cnn2p1d,
-    /// Memory-less control: frames summed over time, one backbone pass.
+    /// Memory-less control: frames summed over time and polarity, one backbone pass. A
+    /// sample and its time mirror give it identical input, so it is at chance on pairs.
     Sum,
+    /// Frames summed over time, polarities kept: polarity is the pixel's own memory (its
+    /// reference level), so this control still sees each edge's direction of motion.
+    Sumpol,
 }
 
 /// Where the IP layer sits.
@@ -97,10 +101,25 @@ impl Arch {
         self.placement == Some(Placement::Frontier)
     }
 
+    fn memoryless(&self) -> bool {
+        matches!(self.model, ModelKind::Sum | ModelKind::Sumpol)
+    }
+
+    /// Input channels of conv1.
+    fn cin(&self) -> usize {
+        if self.frontier() {
+            self.ip_channels
+        } else if self.model == ModelKind::Sum {
+            1
+        } else {
+            2
+        }
+    }
+
     /// Names and shapes of all parameters.
     pub fn shapes(&self) -> BTreeMap<String, Vec<usize>> {
         let (h, s8) = (self.hidden, self.size / 8);
-        let cin = if self.frontier() { self.ip_channels } else { 2 };
+        let cin = self.cin();
         let mut m = BTreeMap::new();
         let mut put = |n: &str, s: &[usize]| {
             m.insert(n.to_string(), s.to_vec());
@@ -150,7 +169,7 @@ impl Arch {
     /// Multiply-accumulates of one inference (all time bins), plus IP-neuron updates.
     pub fn inference_ops(&self) -> (u64, u64) {
         let (s, h) = (self.size as u64, self.hidden as u64);
-        let cin = if self.frontier() { self.ip_channels } else { 2 } as u64;
+        let cin = self.cin() as u64;
         let (c1, c2, c3) = (self.c1 as u64, self.c2 as u64, self.c3 as u64);
         let mut per_step = (s / 2).pow(2) * c1 * cin * 4
             + (s / 4).pow(2) * c2 * c1 * 4
@@ -166,7 +185,7 @@ impl Arch {
             _ => 0,
         };
         let t = self.bins as u64;
-        let macs = if self.model == ModelKind::Sum {
+        let macs = if self.memoryless() {
             per_step + h * self.classes as u64
         } else {
             per_step * t + h * self.classes as u64
@@ -322,6 +341,8 @@ impl Network {
         let s = a.size;
         let mut ip_drive = None;
         let frames = if a.model == ModelKind::Sum {
+            x.sum(1)?.sum_keepdim(3)?
+        } else if a.model == ModelKind::Sumpol {
             x.sum(1)?
         } else {
             x.reshape((b * t, s, s, 2))?
@@ -352,7 +373,7 @@ impl Network {
         } else {
             zf.relu()?
         };
-        let feat = if a.model == ModelKind::Sum {
+        let feat = if a.memoryless() {
             h
         } else {
             let seq = h.reshape((b, t, a.hidden))?;
@@ -366,7 +387,7 @@ impl Network {
     fn temporal(&self, seq: &Tensor) -> Result<Tensor> {
         let (b, t, hd) = seq.dims3()?;
         match self.arch.model {
-            ModelKind::Ipnet | ModelKind::Sum => Ok(seq.clone()),
+            ModelKind::Ipnet | ModelKind::Sum | ModelKind::Sumpol => Ok(seq.clone()),
             ModelKind::Rnn => {
                 let xw = linear(
                     &seq.reshape((b * t, hd))?,
