@@ -163,24 +163,24 @@ pub fn interference(t: &CalibTable, overlaps: &[f64], o: &MemOpts) -> Vec<(f64, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::ip::tests::toy_table;
 
+    /// Uses the shipped calibration of the `ipn_neuron` card (`mtjsim ipnet calibrate`).
     #[test]
     fn memory_effects_follow_thermal_decay() {
-        let t = toy_table();
+        let t = CalibTable::load(std::path::Path::new("weights/ipn_calib.json")).unwrap();
         let o = MemOpts {
             trials: 1000,
             ..MemOpts::default()
         };
-        let r = recall(&t, 6, 0, &o);
-        assert!(r[5] > r[3] && r[3] > r[0], "recency: {r:?}");
+        let r = recall(&t, 10, 0, &o);
+        assert!(r[9] > r[7] && r[7] > r[0] + 0.05, "recency: {r:?}");
         let nb = n_back(&t, &[1, 2, 4, 8], &o);
         assert!(
-            nb[0] > nb[2] && nb[0] > 0.8 && nb[3] < 0.7,
+            nb[0] > nb[2] && nb[0] > 0.75 && nb[3] < 0.65,
             "n-back: {nb:?}"
         );
         let inf = interference(&t, &[0.0, 0.5, 1.0], &o);
-        assert!(inf[2].0 > inf[0].0 + 0.3, "interference: {inf:?}");
+        assert!(inf[2].0 > inf[0].0 + 0.15, "interference: {inf:?}");
         assert!(
             (inf[2].0 - inf[2].1).abs() < 0.1,
             "a full-overlap lure is the target itself"
