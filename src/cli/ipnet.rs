@@ -289,6 +289,7 @@ fn test_set(classes: usize, n: usize) -> Dataset {
 }
 
 /// Train one model; returns (name, test accuracy line).
+#[allow(clippy::too_many_arguments)]
 fn train_one(
     model: ModelKind,
     placement: Placement,

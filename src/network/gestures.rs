@@ -101,7 +101,7 @@ fn pattern(c: usize, u: f64, v: &Variation) -> Vec<(f64, f64)> {
         }
         1 => vec![(cx + 0.2 + 0.11 * a * w(2.0).sin(), cy - 0.15)],
         2 => vec![(cx - 0.2 + 0.11 * a * w(2.0).sin(), cy - 0.15)],
-        3 | 4 | 5 | 6 => {
+        3..=6 => {
             let x0 = if c <= 4 { cx + 0.18 } else { cx - 0.18 };
             let dir = if c == 3 || c == 5 { 1.0 } else { -1.0 };
             let ang = dir * w(1.3);

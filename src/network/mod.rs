@@ -23,6 +23,7 @@
 //!     `lstm.wh [4H,H]`, `lstm.b [4H]` (gate order i, f, g, o); `tconv.w [H,H,3]`,
 //!     `tconv.b [H]` (2+1D: temporal conv, pad 1); none for ipnet and sum;
 //!   - `head.w [N,H]`, `head.b [N]`.
+//!
 //!   Linear layers compute `y = W x + b` (W is [out, in]); convs are cross-correlations
 //!   with PyTorch's kernel layout `[out, in, kh, kw]`; activations are kept channels-last
 //!   (`[N, H, W, C]`) inside the model, and IP-layer neurons are numbered in that order.
