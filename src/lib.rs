@@ -13,6 +13,7 @@ pub mod generate;
 pub mod linalg;
 pub mod meas;
 pub mod netlist;
+pub mod network;
 pub mod output;
 pub mod results;
 pub mod sweep;

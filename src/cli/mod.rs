@@ -6,6 +6,7 @@ pub mod bench;
 pub mod check;
 pub mod device;
 pub mod gencmd;
+pub mod ipnet;
 pub mod plot;
 pub mod run;
 pub mod sweep;
@@ -39,6 +40,10 @@ pub enum Command {
     SweepMerge(sweep::MergeArgs),
     /// Line plot, heat map or histogram of a sweep table (SVG and PNG).
     Plot(plot::PlotArgs),
+    /// IPNet: calibrate the MTJ IP neuron, train/evaluate networks on event gestures.
+    Ipnet(ipnet::IpnetArgs),
+    /// Synthetic datasets (DVS gestures).
+    Data(ipnet::DataArgs),
 }
 
 /// Parse arguments and run; returns the process exit code.
@@ -54,5 +59,7 @@ pub fn main() -> i32 {
         Command::Sweep(a) => sweep::run(a),
         Command::SweepMerge(a) => sweep::merge(a),
         Command::Plot(a) => plot::run(a),
+        Command::Ipnet(a) => ipnet::run(a),
+        Command::Data(a) => ipnet::run_data(a),
     }
 }
