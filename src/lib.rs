@@ -13,6 +13,9 @@ pub mod generate;
 pub mod linalg;
 pub mod netlist;
 pub mod output;
+pub mod report;
 pub mod results;
 #[doc(hidden)]
 pub mod testing;
+pub mod energy;
+pub mod mapping;

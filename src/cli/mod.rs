@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 pub mod bench;
 pub mod check;
 pub mod device;
+pub mod ipnet_map;
 pub mod run;
 
 /// mtjsim — circuit simulator for spintronic (MTJ) neuromorphic hardware.
@@ -25,6 +26,8 @@ pub enum Command {
     Device(device::DeviceArgs),
     /// Benchmarks against ngspice (prints Markdown tables).
     Bench(bench::BenchArgs),
+    /// IPNet on MTJ hardware: map, circuit-in-the-loop eval, report.
+    Ipnet(ipnet_map::IpnetArgs),
 }
 
 /// Parse arguments and run; returns the process exit code.
@@ -35,5 +38,6 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Device(a) => device::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Ipnet(a) => ipnet_map::run(a),
     }
 }
