@@ -271,3 +271,24 @@ impl Mvm for CircuitMvm<'_> {
         Ok(out)
     }
 }
+
+/// First-order bound on a sensed output's IR-drop error, in ADC LSBs (`I_unit`).
+///
+/// A column of `rows` cells all in P carries at most `rows·I_P`; the node farthest from
+/// the sense amplifier rises by at most `wire_r·rows²·I_P/2`. A row feeding `cols` cells
+/// drops at most `wire_r·cols²·I_P/2` at its far end. Each cell's current then errs by at
+/// most `G_cell·(both)`, `G_cell ≤ I_P/V_read`, a column by `rows` times that, a sense group
+/// of `per_group` columns by `per_group` times, and the + − difference by twice that.
+pub fn ir_drop_bound_lsb(
+    rows: usize,
+    cols: usize,
+    per_group: usize,
+    wire_r: f64,
+    i_p: f64,
+    v_read: f64,
+    i_unit: f64,
+) -> f64 {
+    let (r, c) = (rows as f64, cols as f64);
+    let drop = wire_r * (r * r + c * c) * i_p / 2.0;
+    2.0 * per_group as f64 * r * (i_p / v_read) * drop / i_unit
+}

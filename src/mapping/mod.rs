@@ -19,3 +19,5 @@ pub mod neuron;
 pub mod pipeline;
 pub mod quantize;
 pub mod tile;
+#[cfg(test)]
+pub(crate) mod tests;

@@ -45,12 +45,12 @@ pub struct NeuronSpec {
 
 impl NeuronSpec {
     /// Defaults for a card: pulses of 5 ns, reset 3 ns at −2.5·Ic0, a 20 ns step (= τ_th of
-    /// the shipped ipn_neuron card), drive capped at 3·Ic0; `i_per_level` set by the caller.
+    /// the shipped ipn_neuron card), drive capped at 4·Ic0; `i_per_level` set by the caller.
     pub fn for_card(p: &MtjParams, i_per_level: f64) -> NeuronSpec {
         let ic = ic0_a(p, p.tamb_k, -1.0);
         NeuronSpec {
             i_per_level,
-            i_max: 3.0 * ic,
+            i_max: 4.0 * ic,
             t_pulse: 5e-9,
             t_reset: 3e-9,
             i_reset: 2.5 * ic,

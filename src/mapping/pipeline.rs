@@ -98,7 +98,8 @@ pub struct EvalResult {
     pub quant_error: Vec<(f64, f64)>,
 }
 
-/// Driver gain: Ic0 at ambient for the 75th percentile of positive layer-1 drives in the
+/// Driver gain: 2.5·Ic0 at ambient (where the 5 ns macrospin switching time of a cold
+/// neuron is close to the pulse width) for the 75th percentile of positive layer-1 drives in the
 /// behavioural run, so some neurons fire cold and more fire when warm.
 pub fn neuron_gain(net: &NetworkFile, q: &[Quantized], p: &MtjParams, samples: &[Vec<Vec<u8>>]) -> f64 {
     let mut drives: Vec<i64> = Vec::new();
@@ -110,7 +111,7 @@ pub fn neuron_gain(net: &NetworkFile, q: &[Quantized], p: &MtjParams, samples: &
     let _ = net;
     drives.sort_unstable();
     let p75 = drives.get(drives.len() * 3 / 4).copied().unwrap_or(1).max(1);
-    ic0_a(p, p.tamb_k, -1.0) / p75 as f64
+    2.5 * ic0_a(p, p.tamb_k, -1.0) / p75 as f64
 }
 
 fn samples_of(net: &NetworkFile, n: usize) -> Vec<Vec<Vec<u8>>> {

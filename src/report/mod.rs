@@ -231,11 +231,21 @@ impl Report {
         // IR-drop bound: a column of `rows` cells, all on, carries ≤ rows·I_P; the far cell
         // sees a drop ≤ wire_r · rows² · I_P / 2 on its column and as much on its row; the
         // error of a column current ≤ rows · G_P · (both drops), in units of I_unit.
-        let rows = r.mapping.tiles.iter().map(|t| t.rows).max().unwrap_or(0) as f64;
-        let cols = r.mapping.tiles.iter().map(|t| t.columns.len()).max().unwrap_or(0) as f64;
-        let g_p = r.i_p_a / r.config.array.v_read;
-        let drop = r.config.array.wire_r * (rows * rows + cols * cols) * r.i_p_a / 2.0;
-        let ir_lsb = rows * g_p * drop / r.i_unit_a.max(1e-30);
+        let rows = r.mapping.tiles.iter().map(|t| t.rows).max().unwrap_or(0);
+        let cols = r.mapping.tiles.iter().map(|t| t.columns.len()).max().unwrap_or(0);
+        let per_group = match r.mapping.scheme {
+            crate::mapping::quantize::Scheme::MultiCell => r.mapping.bits as usize,
+            _ => 1,
+        };
+        let ir_lsb = crate::mapping::circuit::ir_drop_bound_lsb(
+            rows,
+            cols,
+            per_group,
+            r.config.array.wire_r,
+            r.i_p_a,
+            r.config.array.v_read,
+            r.i_unit_a,
+        );
         let ca = cell_area_m2(r.config.array.nmos_w, r.config.array.nmos_l, 40e-9);
         let cells = r.mapping.n_cells();
         Report {
@@ -478,3 +488,5 @@ fn inline(s: &str) -> String {
     }
     out
 }
+#[cfg(test)]
+mod tests;
