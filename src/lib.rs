@@ -9,13 +9,13 @@ pub mod circuit;
 pub mod cli;
 pub mod devices;
 pub mod diag;
+pub mod energy;
 pub mod generate;
 pub mod linalg;
+pub mod mapping;
 pub mod netlist;
 pub mod output;
 pub mod report;
 pub mod results;
 #[doc(hidden)]
 pub mod testing;
-pub mod energy;
-pub mod mapping;

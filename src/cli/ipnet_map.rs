@@ -145,15 +145,27 @@ fn map(m: &MapArgs) -> Result<(), String> {
     let mapping = map_layers(&q, m.scheme, m.bits, m.tile)?;
     std::fs::create_dir_all(&m.out).map_err(|e| format!("{}: {e}", m.out.display()))?;
     let p = array_params(m, true);
-    let prov = format!("command: {}\nsynapse card: {}\nseed: {}", command_line(), m.model_lib, m.seed);
-    let mut top = String::from("* mtjsim ipnet map: top level (each tile is an independent netlist)\n");
+    let prov = format!(
+        "command: {}\nsynapse card: {}\nseed: {}",
+        command_line(),
+        m.model_lib,
+        m.seed
+    );
+    let mut top =
+        String::from("* mtjsim ipnet map: top level (each tile is an independent netlist)\n");
     for t in &mapping.tiles {
         // One read window with every input active: a worst-case read a designer can rerun.
         let windows = vec![vec![1u8; t.rows]];
         let name = format!("tile_l{}_r{}_c{}.cir", t.layer, t.row_block, t.col_block);
         std::fs::write(m.out.join(&name), netlist(t, &card, &p, &windows, &prov))
             .map_err(|e| format!("{name}: {e}"))?;
-        top.push_str(&format!("* {name}: layer {} rows {}..{} columns {}\n", t.layer, t.row0, t.row0 + t.rows, t.columns.len()));
+        top.push_str(&format!(
+            "* {name}: layer {} rows {}..{} columns {}\n",
+            t.layer,
+            t.row0,
+            t.row0 + t.rows,
+            t.columns.len()
+        ));
     }
     std::fs::write(m.out.join("top.txt"), top).map_err(|e| e.to_string())?;
     let summary = serde_json::json!({
@@ -212,14 +224,23 @@ fn eval(e: &EvalArgs, write_report: bool) -> Result<(), String> {
     for (name, text) in &res.netlists {
         std::fs::write(m.out.join(name), text).map_err(|x| format!("{name}: {x}"))?;
     }
-    let rep = report::Report::build(&net, &res, &table, &report::Provenance {
-        command: cmd,
-        synapse_card: m.model_lib.clone(),
-        neuron_card: m.neuron_lib.clone(),
-        seed: m.seed,
-        network: if m.weights == "default" { "default (seeded random, built in)".into() } else { m.weights.clone() },
-        wall_s: wall,
-    });
+    let rep = report::Report::build(
+        &net,
+        &res,
+        &table,
+        &report::Provenance {
+            command: cmd,
+            synapse_card: m.model_lib.clone(),
+            neuron_card: m.neuron_lib.clone(),
+            seed: m.seed,
+            network: if m.weights == "default" {
+                "default (seeded random, built in)".into()
+            } else {
+                m.weights.clone()
+            },
+            wall_s: wall,
+        },
+    );
     println!("{}", rep.summary_text());
     if write_report {
         rep.write(&m.out)?;

@@ -71,7 +71,13 @@ pub fn baselines(d: &Digital, i: usize, h: usize, k: usize) -> Vec<Baseline> {
     let (i, h, k) = (i as f64, h as f64, k as f64);
     vec![
         make(d, "RNN", h * h + h, h * h + 2.0 * h, h * h),
-        make(d, "LSTM", 4.0 * h * h + 2.0 * h, 4.0 * h * h + 4.0 * h, 4.0 * h * h),
+        make(
+            d,
+            "LSTM",
+            4.0 * h * h + 2.0 * h,
+            4.0 * h * h + 4.0 * h,
+            4.0 * h * h,
+        ),
         make(
             d,
             &format!("2+1D CNN (k={k})"),
@@ -93,7 +99,9 @@ mod tests {
         let d = Digital::default();
         let b = baselines(&d, 64, 32, 8);
         for x in &b {
-            assert!((x.memory_j - x.memory_accesses * x.word_j).abs() <= 1e-30 + 1e-12 * x.memory_j);
+            assert!(
+                (x.memory_j - x.memory_accesses * x.word_j).abs() <= 1e-30 + 1e-12 * x.memory_j
+            );
         }
         let ratio = b[1].memory_accesses / b[0].memory_accesses;
         assert!(ratio > 3.5 && ratio < 4.1, "{ratio}");

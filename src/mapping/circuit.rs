@@ -28,8 +28,8 @@ pub fn load_card(spec: &str) -> Result<(Model, String), String> {
     let (lib, section) = spec
         .rsplit_once(':')
         .ok_or_else(|| format!("--model-lib expects LIB:SECTION, got `{spec}`"))?;
-    let (models, sources) = netlist::load_models(Path::new(lib), Some(section))
-        .map_err(|(d, s)| d.render(&s))?;
+    let (models, sources) =
+        netlist::load_models(Path::new(lib), Some(section)).map_err(|(d, s)| d.render(&s))?;
     let _ = sources;
     let mut mtjs: Vec<&Model> = models.values().filter(|m| m.kind == "mtj").collect();
     mtjs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -63,11 +63,7 @@ pub struct TileRun {
 fn driver_value(windows: &[Vec<u8>], row: usize, p: &ArrayParams, t: f64) -> f64 {
     let k = ((t / p.t_read).floor() as isize).clamp(0, windows.len() as isize - 1) as usize;
     let level = |k: usize| {
-        if windows[k][row] != 0 {
-            p.v_read
-        } else {
-            0.0
-        }
+        if windows[k][row] != 0 { p.v_read } else { 0.0 }
     };
     let prev = if k == 0 { 0.0 } else { level(k - 1) };
     let t0 = k as f64 * p.t_read;
@@ -246,7 +242,10 @@ impl Mvm for CircuitMvm<'_> {
                 .map(|x| x[t.row0..t.row0 + t.rows].to_vec())
                 .collect();
             let mut p = self.params.clone();
-            p.seed = self.params.seed.wrapping_add(self.sample.wrapping_mul(1_000_003));
+            p.seed = self
+                .params
+                .seed
+                .wrapping_add(self.sample.wrapping_mul(1_000_003));
             let (run, text) = run_tile(t, self.card, &p, &windows, &self.provenance)?;
             for (w, cur) in run.currents.iter().enumerate() {
                 // Pair + and − groups of the same output and slice.

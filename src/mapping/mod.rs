@@ -18,6 +18,6 @@ pub mod network;
 pub mod neuron;
 pub mod pipeline;
 pub mod quantize;
-pub mod tile;
 #[cfg(test)]
 pub(crate) mod tests;
+pub mod tile;

@@ -65,15 +65,10 @@ impl NetworkFile {
     pub fn load(path: &Path) -> Result<NetworkFile, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let net: NetworkFile = serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "{}:{}:{}: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            )
-        })?;
-        net.validate().map_err(|e| format!("{}: {e}", path.display()))?;
+        let net: NetworkFile = serde_json::from_str(&text)
+            .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
+        net.validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(net)
     }
 

@@ -8,6 +8,8 @@
 //!    digitised MVM output. The current heats the junction and, if strong enough at the
 //!    present temperature, switches it AP → P: a spike (sensed by a behavioural comparator
 //!    on the MTJ's state at the end of the pulse);
+//!    The magnetization restarts each step at the thermal-equilibrium cone angle
+//!    `1/√(2Δ(T))`; only P/AP and the temperature carry over from step to step.
 //! 3. idle for the rest of the step: no current flows, the heat leaks away with
 //!    `τ_th = rth·cth`. This phase is integrated analytically in both models (the thermal
 //!    node is linear and nothing else moves), which is exact for the lumped model.
@@ -44,16 +46,16 @@ pub struct NeuronSpec {
 }
 
 impl NeuronSpec {
-    /// Defaults for a card: pulses of 5 ns, reset 3 ns at −2.5·Ic0, a 20 ns step (= τ_th of
+    /// Defaults for a card: pulses of 10 ns, reset 5 ns at −4·Ic0, a 20 ns step (= τ_th of
     /// the shipped ipn_neuron card), drive capped at 4·Ic0; `i_per_level` set by the caller.
     pub fn for_card(p: &MtjParams, i_per_level: f64) -> NeuronSpec {
         let ic = ic0_a(p, p.tamb_k, -1.0);
         NeuronSpec {
             i_per_level,
             i_max: 4.0 * ic,
-            t_pulse: 5e-9,
-            t_reset: 3e-9,
-            i_reset: 2.5 * ic,
+            t_pulse: 10e-9,
+            t_reset: 5e-9,
+            i_reset: 4.0 * ic,
             t_step: 20e-9,
         }
     }
@@ -95,7 +97,7 @@ fn decay(p: &MtjParams, t: f64, dt: f64) -> f64 {
 /// Does a pulse of `i` (A) for `dt` switch AP → P at mean temperature `t_mean`?
 pub fn fires(p: &MtjParams, i: f64, t_mean: f64, dt: f64) -> bool {
     let ic = ic0_a(p, t_mean, -1.0);
-    if !(i > ic) {
+    if i.is_nan() || i <= ic {
         return false;
     }
     let theta0 = (1.0 / (2.0 * delta(p, t_mean).max(0.5))).sqrt().min(1.0);
@@ -167,11 +169,25 @@ impl CircuitNeurons<'_> {
         use std::fmt::Write;
         let s = &self.spec;
         let mut o = String::new();
-        let _ = writeln!(o, "* mtjsim ipnet: IP neuron layer, one network time step ({step})");
-        let _ = writeln!(o, "* i<n>: behavioural current driver (reset pulse, then input pulse)");
-        let _ = writeln!(o, ".options seed={}", self.seed.wrapping_add(self.runs * 7919));
+        let _ = writeln!(
+            o,
+            "* mtjsim ipnet: IP neuron layer, one network time step ({step})"
+        );
+        let _ = writeln!(
+            o,
+            "* i<n>: behavioural current driver (reset pulse, then input pulse)"
+        );
+        let _ = writeln!(
+            o,
+            ".options seed={}",
+            self.seed.wrapping_add(self.runs * 7919)
+        );
         let noise = if self.noise { 1.0 } else { 0.0 };
-        let _ = writeln!(o, "{}", super::tile::model_line("ipn", self.card, &[("noise", noise)]));
+        let _ = writeln!(
+            o,
+            "{}",
+            super::tile::model_line("ipn", self.card, &[("noise", noise)])
+        );
         let (tr, tp, e) = (s.t_reset, s.t_pulse, 50e-12);
         for (n, (&t0, &f)) in temp0.iter().zip(fired).enumerate() {
             let ir = if f { -s.i_reset } else { 0.0 };
@@ -185,11 +201,23 @@ impl CircuitNeurons<'_> {
                 tr + tp
             );
             let st = if f { "p" } else { "ap" };
-            let _ = writeln!(o, "n{n} a{n} 0 ipn state={st} temp0={t0:e}");
+            // Restart from the thermal-equilibrium cone angle at the present temperature
+            // (what the behavioural model assumes); only P/AP and T carry over steps.
+            let theta0 = (1.0 / (2.0 * delta(&self.p, t0).max(0.5))).sqrt().min(1.0);
+            let _ = writeln!(
+                o,
+                "n{n} a{n} 0 ipn state={st} temp0={t0:e} theta0={theta0:e}"
+            );
         }
         let _ = writeln!(o, ".tran {:e} {:e}", 100e-12, tr + tp);
         let saves: Vec<String> = (0..temp0.len())
-            .flat_map(|n| [format!("v(a{n})"), format!("mz(n{n})"), format!("temp(n{n})")])
+            .flat_map(|n| {
+                [
+                    format!("v(a{n})"),
+                    format!("mz(n{n})"),
+                    format!("temp(n{n})"),
+                ]
+            })
             .collect();
         let _ = writeln!(o, ".save {}", saves.join(" "));
         let _ = writeln!(o, ".end");
@@ -259,7 +287,8 @@ impl NeuronLayer for CircuitNeurons<'_> {
                 let tk = get(format!("temp(n{o})"))?;
                 let (mut er, mut ep) = (0.0, 0.0);
                 for j in 1..time.len() {
-                    let pw = |j: usize| driver_current(&self.spec, fired[o], cur[o], time[j]) * va[j];
+                    let pw =
+                        |j: usize| driver_current(&self.spec, fired[o], cur[o], time[j]) * va[j];
                     let de = 0.5 * (pw(j) + pw(j - 1)) * (time[j] - time[j - 1]);
                     if 0.5 * (time[j] + time[j - 1]) < self.spec.t_reset {
                         er += de;

@@ -98,10 +98,15 @@ pub struct EvalResult {
     pub quant_error: Vec<(f64, f64)>,
 }
 
-/// Driver gain: 2.5·Ic0 at ambient (where the 5 ns macrospin switching time of a cold
-/// neuron is close to the pulse width) for the 75th percentile of positive layer-1 drives in the
+/// Driver gain: 2·Ic0 at ambient (where the macrospin switching time of a cold neuron is
+/// close to the 10 ns pulse) for the 75th percentile of positive layer-1 drives in the
 /// behavioural run, so some neurons fire cold and more fire when warm.
-pub fn neuron_gain(net: &NetworkFile, q: &[Quantized], p: &MtjParams, samples: &[Vec<Vec<u8>>]) -> f64 {
+pub fn neuron_gain(
+    net: &NetworkFile,
+    q: &[Quantized],
+    p: &MtjParams,
+    samples: &[Vec<Vec<u8>>],
+) -> f64 {
     let mut drives: Vec<i64> = Vec::new();
     for s in samples {
         if let Ok(y) = (IdealMvm { q }).layer(0, s) {
@@ -110,8 +115,12 @@ pub fn neuron_gain(net: &NetworkFile, q: &[Quantized], p: &MtjParams, samples: &
     }
     let _ = net;
     drives.sort_unstable();
-    let p75 = drives.get(drives.len() * 3 / 4).copied().unwrap_or(1).max(1);
-    2.5 * ic0_a(p, p.tamb_k, -1.0) / p75 as f64
+    let p75 = drives
+        .get(drives.len() * 3 / 4)
+        .copied()
+        .unwrap_or(1)
+        .max(1);
+    2.0 * ic0_a(p, p.tamb_k, -1.0) / p75 as f64
 }
 
 fn samples_of(net: &NetworkFile, n: usize) -> Vec<Vec<Vec<u8>>> {
@@ -131,8 +140,10 @@ pub fn evaluate(
     let mapping = map_layers(&q, cfg.scheme, cfg.bits, cfg.tile)?;
     let (i_p, i_ap) = calibrate_unit(syn, &cfg.array)?;
     let i_unit = i_p - i_ap;
-    if !(i_unit > 0.0) {
-        return Err(format!("cell on/off currents do not differ (I_P = {i_p:e} A, I_AP = {i_ap:e} A)"));
+    if i_unit.is_nan() || i_unit <= 0.0 {
+        return Err(format!(
+            "cell on/off currents do not differ (I_P = {i_p:e} A, I_AP = {i_ap:e} A)"
+        ));
     }
     let np = MtjParams::from_model(neuron_card)?;
     let samples = samples_of(net, cfg.samples);

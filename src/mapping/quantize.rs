@@ -169,7 +169,9 @@ mod tests {
 
     #[test]
     fn quantization_error_within_half_step() {
-        let w: Vec<f64> = (0..200).map(|k| ((k * 37 % 101) as f64 - 50.0) / 17.0).collect();
+        let w: Vec<f64> = (0..200)
+            .map(|k| ((k * 37 % 101) as f64 - 50.0) / 17.0)
+            .collect();
         for (scheme, bits) in [(Scheme::MultiCell, 4), (Scheme::Differential, 3)] {
             let q = quantize(&w, 10, 20, scheme, bits);
             assert!(q.max_error(&w) <= 0.5 * q.scale + 1e-12);

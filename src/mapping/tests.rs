@@ -12,7 +12,10 @@ use super::tile::{ArrayParams, map_layers};
 use crate::devices::mtj::params::MtjParams;
 
 fn lib(section: &str) -> String {
-    format!("{}/device_models/mtj.lib:{section}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/device_models/mtj.lib:{section}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn quiet(wire_r: f64) -> ArrayParams {
@@ -38,12 +41,18 @@ fn random_spikes(steps: usize, n: usize, seed: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// (sensed LSB, ideal integers, real-valued products, scale, inputs, IR bound).
+type Sensed = (
+    Vec<Vec<f64>>,
+    Vec<Vec<i64>>,
+    Vec<Vec<f64>>,
+    f64,
+    Vec<Vec<u8>>,
+    f64,
+);
+
 /// Sensed output (in LSB, before rounding) of every logical output of every tile window.
-fn sensed_levels(
-    scheme: Scheme,
-    bits: u32,
-    wire_r: f64,
-) -> (Vec<Vec<f64>>, Vec<Vec<i64>>, Vec<Vec<f64>>, f64, Vec<Vec<u8>>, f64) {
+fn sensed_levels(scheme: Scheme, bits: u32, wire_r: f64) -> Sensed {
     let (out, inp) = (5, 10);
     let w: Vec<f64> = random_weights(out, inp, 3).into_iter().flatten().collect();
     let q = quantize(&w, out, inp, scheme, bits);
@@ -59,7 +68,10 @@ fn sensed_levels(
     for t in &m.tiles {
         max_rows = max_rows.max(t.rows);
         max_cols = max_cols.max(t.columns.len());
-        let win: Vec<Vec<u8>> = x.iter().map(|v| v[t.row0..t.row0 + t.rows].to_vec()).collect();
+        let win: Vec<Vec<u8>> = x
+            .iter()
+            .map(|v| v[t.row0..t.row0 + t.rows].to_vec())
+            .collect();
         let (run, _) = run_tile(t, &card, &p, &win, "test").unwrap();
         for (k, cur) in run.currents.iter().enumerate() {
             for (g, grp) in t.groups.iter().enumerate() {
@@ -68,7 +80,11 @@ fn sensed_levels(
             }
         }
     }
-    let want = IdealMvm { q: std::slice::from_ref(&q) }.layer(0, &x).unwrap();
+    let want = IdealMvm {
+        q: std::slice::from_ref(&q),
+    }
+    .layer(0, &x)
+    .unwrap();
     let exact: Vec<Vec<f64>> = x
         .iter()
         .map(|v| {
@@ -77,8 +93,14 @@ fn sensed_levels(
                 .collect()
         })
         .collect();
-    let per_group = if scheme == Scheme::MultiCell { bits as usize } else { 1 };
-    let slices_weight: f64 = (0..scheme.slices(bits)).map(|s| scheme.slice_weight(s) as f64).sum();
+    let per_group = if scheme == Scheme::MultiCell {
+        bits as usize
+    } else {
+        1
+    };
+    let slices_weight: f64 = (0..scheme.slices(bits))
+        .map(|s| scheme.slice_weight(s) as f64)
+        .sum();
     let bound = slices_weight
         * ir_drop_bound_lsb(max_rows, max_cols, per_group, wire_r, i_p, p.v_read, i_unit);
     (got, want, exact, q.scale, x, bound.max(0.0))
@@ -88,10 +110,17 @@ fn sensed_levels(
 /// I_unit × Σ q·x (the solver tolerance is the only error) — for all three schemes.
 #[test]
 fn tile_currents_equal_integer_products_with_ideal_wires() {
-    for (scheme, bits) in [(Scheme::Binary, 1), (Scheme::MultiCell, 3), (Scheme::Differential, 3)] {
+    for (scheme, bits) in [
+        (Scheme::Binary, 1),
+        (Scheme::MultiCell, 3),
+        (Scheme::Differential, 3),
+    ] {
         let (got, want, _, _, _, _) = sensed_levels(scheme, bits, 0.0);
         for (g, w) in got.iter().flatten().zip(want.iter().flatten()) {
-            assert!((g - *w as f64).abs() < 0.02, "{scheme:?}: sensed {g} LSB, ideal {w}");
+            assert!(
+                (g - *w as f64).abs() < 0.02,
+                "{scheme:?}: sensed {g} LSB, ideal {w}"
+            );
         }
     }
 }
@@ -136,7 +165,13 @@ pub(crate) fn tiny_network() -> NetworkFile {
         inputs: inp,
         steps,
         layers: vec![
-            Layer { name: "ip".into(), out: hid, inp, kind: LayerKind::Ip, weights: w1 },
+            Layer {
+                name: "ip".into(),
+                out: hid,
+                inp,
+                kind: LayerKind::Ip,
+                weights: w1,
+            },
             Layer {
                 name: "ro".into(),
                 out: cls,
@@ -146,7 +181,11 @@ pub(crate) fn tiny_network() -> NetworkFile {
             },
         ],
         samples: (0..2)
-            .map(|_| (0..steps).map(|_| (0..inp).map(|_| rng.random_bool(0.5) as u8).collect()).collect())
+            .map(|_| {
+                (0..steps)
+                    .map(|_| (0..inp).map(|_| rng.random_bool(0.5) as u8).collect())
+                    .collect()
+            })
             .collect(),
         labels: vec![],
     }
@@ -183,8 +222,14 @@ fn circuit_in_the_loop_equals_behavioural_spike_for_spike() {
     let mut spikes = 0;
     let mut total = 0;
     for s in &net.samples {
-        let mut b1 = BehaviouralNeurons { p: np.clone(), spec: spec.clone() };
-        let mut b2 = BehaviouralNeurons { p: np.clone(), spec: spec.clone() };
+        let mut b1 = BehaviouralNeurons {
+            p: np.clone(),
+            spec: spec.clone(),
+        };
+        let mut b2 = BehaviouralNeurons {
+            p: np.clone(),
+            spec: spec.clone(),
+        };
         let b = forward(&net, s, &mut IdealMvm { q: &q }, &mut b1).unwrap();
         let c = forward(&net, s, &mut cm, &mut b2).unwrap();
         assert_eq!(b.spikes, c.spikes);

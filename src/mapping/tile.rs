@@ -146,7 +146,12 @@ impl Mapping {
 }
 
 /// Cut every layer into tiles of at most `tile` rows and `tile` physical columns.
-pub fn map_layers(q: &[Quantized], scheme: Scheme, bits: u32, tile: usize) -> Result<Mapping, String> {
+pub fn map_layers(
+    q: &[Quantized],
+    scheme: Scheme,
+    bits: u32,
+    tile: usize,
+) -> Result<Mapping, String> {
     let per_side = scheme.columns_per_side(bits);
     let per_output = 2 * per_side;
     if tile < per_output {
@@ -254,7 +259,13 @@ pub type Windows<'a> = &'a [Vec<u8>];
 
 /// Netlist text of one tile reading `windows` (one read window each, in sequence).
 /// `card` is the synapse MTJ model card; `provenance` goes into the header comment.
-pub fn netlist(t: &Tile, card: &Model, p: &ArrayParams, windows: Windows, provenance: &str) -> String {
+pub fn netlist(
+    t: &Tile,
+    card: &Model,
+    p: &ArrayParams,
+    windows: Windows,
+    provenance: &str,
+) -> String {
     let mut o = String::new();
     let ncol = t.columns.len();
     let _ = writeln!(
@@ -312,7 +323,11 @@ pub fn netlist(t: &Tile, card: &Model, p: &ArrayParams, windows: Windows, proven
     };
     // Drivers.
     for i in 0..t.rows {
-        let drv = if ideal { row_node(i, 0) } else { format!("d{i}") };
+        let drv = if ideal {
+            row_node(i, 0)
+        } else {
+            format!("d{i}")
+        };
         let mut pts = String::new();
         let mut prev = 0.0;
         for (k, w) in windows.iter().enumerate() {
@@ -331,7 +346,13 @@ pub fn netlist(t: &Tile, card: &Model, p: &ArrayParams, windows: Windows, proven
             let _ = writeln!(o, "rd{i} d{i} {} {:e}", row_node(i, 0), p.wire_r);
             for c in 0..ncol {
                 if c + 1 < ncol {
-                    let _ = writeln!(o, "rr{i}_{c} {} {} {:e}", row_node(i, c), row_node(i, c + 1), p.wire_r);
+                    let _ = writeln!(
+                        o,
+                        "rr{i}_{c} {} {} {:e}",
+                        row_node(i, c),
+                        row_node(i, c + 1),
+                        p.wire_r
+                    );
                 }
                 if p.wire_c > 0.0 {
                     let _ = writeln!(o, "cr{i}_{c} {} 0 {:e}", row_node(i, c), p.wire_c);
@@ -350,11 +371,7 @@ pub fn netlist(t: &Tile, card: &Model, p: &ArrayParams, windows: Windows, proven
         for c in 0..ncol {
             let model = if vary {
                 let mut d = |s: f64| (1.0 + s * n01.sample(&mut rng)).max(0.05);
-                let (a, b, k) = (
-                    d(p.variation.ra),
-                    d(p.variation.tmr),
-                    d(p.variation.ku),
-                );
+                let (a, b, k) = (d(p.variation.ra), d(p.variation.tmr), d(p.variation.ku));
                 let name = format!("syn{i}_{c}");
                 let _ = writeln!(
                     o,
@@ -362,7 +379,12 @@ pub fn netlist(t: &Tile, card: &Model, p: &ArrayParams, windows: Windows, proven
                     model_line(
                         &name,
                         card,
-                        &[("noise", noise), ("ra", ra0 * a), ("tmr0", tmr0 * b), ("ku", ku0 * k)]
+                        &[
+                            ("noise", noise),
+                            ("ra", ra0 * a),
+                            ("tmr0", tmr0 * b),
+                            ("ku", ku0 * k)
+                        ]
                     )
                 );
                 name

@@ -134,7 +134,11 @@ impl Report {
         let ns = r.samples.len().max(1) as f64;
         let per = &t.periphery;
         // Simulated energies.
-        let array_j: f64 = r.tile_runs.iter().flat_map(|(_, x)| &x.window_energy_j).sum();
+        let array_j: f64 = r
+            .tile_runs
+            .iter()
+            .flat_map(|(_, x)| &x.window_energy_j)
+            .sum();
         let engine_arrays: f64 = r.tile_runs.iter().map(|(_, x)| x.engine_energy_j).sum();
         let (mut heat, mut fire, mut reset) = (0.0, 0.0, 0.0);
         for e in &r.neuron_energy {
@@ -165,14 +169,56 @@ impl Report {
             per_op_j: per_op,
         };
         let mut parts = vec![
-            part("crossbar arrays (drivers → cells → sense)", array_j, "simulated", conv, None),
-            part("IP neurons: heating (no spike)", heat, "simulated", neuron_steps, None),
-            part("IP neurons: firing pulses", fire, "simulated", neuron_steps, None),
+            part(
+                "crossbar arrays (drivers → cells → sense)",
+                array_j,
+                "simulated",
+                conv,
+                None,
+            ),
+            part(
+                "IP neurons: heating (no spike)",
+                heat,
+                "simulated",
+                neuron_steps,
+                None,
+            ),
+            part(
+                "IP neurons: firing pulses",
+                fire,
+                "simulated",
+                neuron_steps,
+                None,
+            ),
             part("IP neurons: reset", reset, "simulated", neuron_steps, None),
-            part("ADC conversions", conv * per.adc_j, "table", conv, Some(per.adc_j)),
-            part("input drivers (1-bit DAC)", dac * per.dac_j, "table", dac, Some(per.dac_j)),
-            part("sense amplifiers + S&H", conv * per.sense_j, "table", conv, Some(per.sense_j)),
-            part("shift-and-add", conv * per.add_j, "table", conv, Some(per.add_j)),
+            part(
+                "ADC conversions",
+                conv * per.adc_j,
+                "table",
+                conv,
+                Some(per.adc_j),
+            ),
+            part(
+                "input drivers (1-bit DAC)",
+                dac * per.dac_j,
+                "table",
+                dac,
+                Some(per.dac_j),
+            ),
+            part(
+                "sense amplifiers + S&H",
+                conv * per.sense_j,
+                "table",
+                conv,
+                Some(per.sense_j),
+            ),
+            part(
+                "shift-and-add",
+                conv * per.add_j,
+                "table",
+                conv,
+                Some(per.add_j),
+            ),
             part(
                 "neuron current drivers",
                 neuron_steps * per.neuron_driver_j,
@@ -210,19 +256,39 @@ impl Report {
             })
             .collect();
         // Latency.
-        let settles: Vec<f64> = r.tile_runs.iter().flat_map(|(_, x)| x.settle_s.iter().copied()).collect();
+        let settles: Vec<f64> = r
+            .tile_runs
+            .iter()
+            .flat_map(|(_, x)| x.settle_s.iter().copied())
+            .collect();
         let settle_max = settles.iter().fold(0.0f64, |a, &b| a.max(b));
         let settle_mean = settles.iter().sum::<f64>() / settles.len().max(1) as f64;
         let layers = net.layers.len() as f64;
-        let n_ip = net.layers.iter().filter(|l| l.kind == LayerKind::Ip).count() as f64;
+        let n_ip = net
+            .layers
+            .iter()
+            .filter(|l| l.kind == LayerKind::Ip)
+            .count() as f64;
         let step_compute = layers * (settle_max + per.adc_s)
             + n_ip * (r.neuron.t_reset + r.neuron.t_pulse + per.comparator_s);
         let period = r.neuron.t_step.max(step_compute);
         // Accuracy.
         let n = r.samples.len().max(1) as f64;
-        let agree = r.samples.iter().filter(|s| s.behavioural_class == s.circuit_class).count() as f64 / n;
-        let (se, st) = r.samples.iter().fold((0, 0), |a, s| (a.0 + s.spikes_equal, a.1 + s.spikes_total));
-        let labelled: Vec<_> = r.samples.iter().filter_map(|s| s.label.map(|l| (l, s))).collect();
+        let agree = r
+            .samples
+            .iter()
+            .filter(|s| s.behavioural_class == s.circuit_class)
+            .count() as f64
+            / n;
+        let (se, st) = r
+            .samples
+            .iter()
+            .fold((0, 0), |a, s| (a.0 + s.spikes_equal, a.1 + s.spikes_total));
+        let labelled: Vec<_> = r
+            .samples
+            .iter()
+            .filter_map(|s| s.label.map(|l| (l, s)))
+            .collect();
         let acc = |f: &dyn Fn(&crate::mapping::pipeline::SampleResult) -> usize| {
             (!labelled.is_empty()).then(|| {
                 labelled.iter().filter(|(l, s)| f(s) == *l).count() as f64 / labelled.len() as f64
@@ -232,7 +298,13 @@ impl Report {
         // sees a drop ≤ wire_r · rows² · I_P / 2 on its column and as much on its row; the
         // error of a column current ≤ rows · G_P · (both drops), in units of I_unit.
         let rows = r.mapping.tiles.iter().map(|t| t.rows).max().unwrap_or(0);
-        let cols = r.mapping.tiles.iter().map(|t| t.columns.len()).max().unwrap_or(0);
+        let cols = r
+            .mapping
+            .tiles
+            .iter()
+            .map(|t| t.columns.len())
+            .max()
+            .unwrap_or(0);
         let per_group = match r.mapping.scheme {
             crate::mapping::quantize::Scheme::MultiCell => r.mapping.bits as usize,
             _ => 1,
@@ -295,7 +367,11 @@ impl Report {
 
     /// Simulated parts of the energy (J per inference).
     pub fn simulated_j(&self) -> f64 {
-        self.energy_parts.iter().filter(|p| p.origin == "simulated").map(|p| p.joules).sum()
+        self.energy_parts
+            .iter()
+            .filter(|p| p.origin == "simulated")
+            .map(|p| p.joules)
+            .sum()
     }
 
     /// A few lines for the terminal.
@@ -341,68 +417,231 @@ impl Report {
         let mut o = String::new();
         let p = &self.provenance;
         let _ = writeln!(o, "# IPNet on MTJ hardware: accuracy, energy, latency\n");
-        let _ = writeln!(o, "Produced by `{}` (seed {}, {:.1} s wall).\n", p.command, p.seed, p.wall_s);
-        let _ = writeln!(o, "- network: {} — {} ({})", self.network, p.network, self.network_description);
-        let _ = writeln!(o, "- synapse card: `{}`; neuron card: `{}`", p.synapse_card, p.neuron_card);
-        let _ = writeln!(o, "- mapping: scheme {}, {} bits, tile {}: {} tiles, {} cells (utilization {:.1}%), {} IP neurons", self.scheme, self.bits, self.tile, self.tiles, self.cells, 100.0 * self.utilization, self.neurons);
-        let _ = writeln!(o, "- cell read currents at V_read (1-cell simulation): I_P = {}, I_AP = {}; wire R = {} Ω per cell pitch\n", si(self.i_p_a, "A"), si(self.i_ap_a, "A"), self.wire_r_ohm);
-        let _ = writeln!(o, "## Accuracy (circuit-in-the-loop vs behavioural, {} samples × {} steps)\n", self.samples, self.steps);
+        let _ = writeln!(
+            o,
+            "Produced by `{}` (seed {}, {:.1} s wall).\n",
+            p.command, p.seed, p.wall_s
+        );
+        let _ = writeln!(
+            o,
+            "- network: {} — {} ({})",
+            self.network, p.network, self.network_description
+        );
+        let _ = writeln!(
+            o,
+            "- synapse card: `{}`; neuron card: `{}`",
+            p.synapse_card, p.neuron_card
+        );
+        let _ = writeln!(
+            o,
+            "- mapping: scheme {}, {} bits, tile {}: {} tiles, {} cells (utilization {:.1}%), {} IP neurons",
+            self.scheme,
+            self.bits,
+            self.tile,
+            self.tiles,
+            self.cells,
+            100.0 * self.utilization,
+            self.neurons
+        );
+        let _ = writeln!(
+            o,
+            "- cell read currents at V_read (1-cell simulation): I_P = {}, I_AP = {}; wire R = {} Ω per cell pitch\n",
+            si(self.i_p_a, "A"),
+            si(self.i_ap_a, "A"),
+            self.wire_r_ohm
+        );
+        let _ = writeln!(
+            o,
+            "## Accuracy (circuit-in-the-loop vs behavioural, {} samples × {} steps)\n",
+            self.samples, self.steps
+        );
         let _ = writeln!(o, "| measure | value |\n|---|---|");
-        let _ = writeln!(o, "| class agreement | {:.1}% |", 100.0 * self.class_agreement);
-        let _ = writeln!(o, "| spike agreement (IP layers) | {:.2}% |", 100.0 * self.spike_agreement);
-        let _ = writeln!(o, "| MVM outputs equal to the ideal integer product | {:.2}% (max error {} LSB) |", 100.0 * self.mvm_exact, self.mvm_max_abs_err);
+        let _ = writeln!(
+            o,
+            "| class agreement | {:.1}% |",
+            100.0 * self.class_agreement
+        );
+        let _ = writeln!(
+            o,
+            "| spike agreement (IP layers) | {:.2}% |",
+            100.0 * self.spike_agreement
+        );
+        let _ = writeln!(
+            o,
+            "| MVM outputs equal to the ideal integer product | {:.2}% (max error {} LSB) |",
+            100.0 * self.mvm_exact,
+            self.mvm_max_abs_err
+        );
         match (self.accuracy_behavioural, self.accuracy_circuit) {
             (Some(b), Some(c)) => {
-                let _ = writeln!(o, "| accuracy behavioural / circuit | {:.1}% / {:.1}% |", 100.0 * b, 100.0 * c);
+                let _ = writeln!(
+                    o,
+                    "| accuracy behavioural / circuit | {:.1}% / {:.1}% |",
+                    100.0 * b,
+                    100.0 * c
+                );
             }
             _ => {
-                let _ = writeln!(o, "| accuracy vs labels | n/a: the network file has no labels |");
+                let _ = writeln!(
+                    o,
+                    "| accuracy vs labels | n/a: the network file has no labels |"
+                );
             }
         }
-        let _ = writeln!(o, "\nError budget stated for the tiles: quantization ≤ {} per weight (layer scales {}); IR drop ≤ {:.3} LSB per column (first-order bound, wire R × rows² + cols²).\n",
-            self.quant_error.iter().map(|(e, _)| format!("{e:.4}")).collect::<Vec<_>>().join(", "),
-            self.quant_error.iter().map(|(_, s)| format!("{s:.4}")).collect::<Vec<_>>().join(", "),
-            self.ir_drop_bound_lsb);
+        let _ = writeln!(
+            o,
+            "\nError budget stated for the tiles: quantization ≤ {} per weight (layer scales {}); IR drop ≤ {:.3} LSB per column (first-order bound, wire R × rows² + cols²).\n",
+            self.quant_error
+                .iter()
+                .map(|(e, _)| format!("{e:.4}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.quant_error
+                .iter()
+                .map(|(_, s)| format!("{s:.4}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.ir_drop_bound_lsb
+        );
         if !self.mc.is_empty() {
-            let _ = writeln!(o, "### Device-to-device variation (σ/μ of RA, TMR and Ku; behavioural neurons)\n");
-            let _ = writeln!(o, "| σ | samples | class agreement | exact MVM outputs |\n|---|---|---|---|");
+            let _ = writeln!(
+                o,
+                "### Device-to-device variation (σ/μ of RA, TMR and Ku; behavioural neurons)\n"
+            );
+            let _ = writeln!(
+                o,
+                "| σ | samples | class agreement | exact MVM outputs |\n|---|---|---|---|"
+            );
             for m in &self.mc {
-                let _ = writeln!(o, "| {:.3} | {} | {:.1}% | {:.2}% |", m.sigma, m.samples, 100.0 * m.class_agreement, 100.0 * m.mvm_exact);
+                let _ = writeln!(
+                    o,
+                    "| {:.3} | {} | {:.1}% | {:.2}% |",
+                    m.sigma,
+                    m.samples,
+                    100.0 * m.class_agreement,
+                    100.0 * m.mvm_exact
+                );
             }
             let _ = writeln!(o);
         }
         let _ = writeln!(o, "## Energy per inference\n");
-        let _ = writeln!(o, "| part | energy | origin | operations | per operation |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            o,
+            "| part | energy | origin | operations | per operation |\n|---|---|---|---|---|"
+        );
         for part in &self.energy_parts {
-            let _ = writeln!(o, "| {} | {} | {} | {:.0} | {} |", part.name, si(part.joules, "J"), part.origin, part.count, part.per_op_j.map_or("—".into(), |x| si(x, "J")));
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {:.0} | {} |",
+                part.name,
+                si(part.joules, "J"),
+                part.origin,
+                part.count,
+                part.per_op_j.map_or("—".into(), |x| si(x, "J"))
+            );
         }
-        let _ = writeln!(o, "| **total** | **{}** | | | |", si(self.energy_total_j, "J"));
-        let _ = writeln!(o, "\nSimulated parts sum to {}; the engine's ∫v·i of every source in the same runs is {} (they must agree: the report checks it).\n", si(self.simulated_j(), "J"), si(self.engine_energy_j, "J"));
-        let _ = writeln!(o, "## Memory energy per time step: ours vs digital baselines\n");
-        let _ = writeln!(o, "Ours: heat + fire + reset energy of the IP neurons per step = {} (with neuron drivers and comparators: {}).\n", si(self.ip_memory_per_step_j, "J"), si(self.ip_neuron_total_per_step_j, "J"));
-        let _ = writeln!(o, "| baseline | stored words | memory accesses / step | word energy (tier) | memory energy / step | compute / step | ours: ratio (memory) | ours: ratio (with periphery) | paper's ratio |\n|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(
+            o,
+            "| **total** | **{}** | | | |",
+            si(self.energy_total_j, "J")
+        );
+        let _ = writeln!(
+            o,
+            "\nSimulated parts sum to {}; the engine's ∫v·i of every source in the same runs is {} (they must agree: the report checks it).\n",
+            si(self.simulated_j(), "J"),
+            si(self.engine_energy_j, "J")
+        );
+        let _ = writeln!(
+            o,
+            "## Memory energy per time step: ours vs digital baselines\n"
+        );
+        let _ = writeln!(
+            o,
+            "Ours: heat + fire + reset energy of the IP neurons per step = {} (with neuron drivers and comparators: {}).\n",
+            si(self.ip_memory_per_step_j, "J"),
+            si(self.ip_neuron_total_per_step_j, "J")
+        );
+        let _ = writeln!(
+            o,
+            "| baseline | stored words | memory accesses / step | word energy (tier) | memory energy / step | compute / step | ours: ratio (memory) | ours: ratio (with periphery) | paper's ratio |\n|---|---|---|---|---|---|---|---|---|"
+        );
         for (b, r) in self.baselines.iter().zip(&self.ratios) {
-            let _ = writeln!(o, "| {} | {:.0} | {:.0} | {} ({}) | {} | {} | {:.3}× | {:.3}× | {} |", b.name, b.stored_words, b.memory_accesses, si(b.word_j, "J"), b.tier, si(b.memory_j, "J"), si(b.compute_j, "J"), r.our_ratio_memory, r.our_ratio_total_neuron, r.paper_ratio.map_or("—".into(), |x| format!("{x:.0}×")));
+            let _ = writeln!(
+                o,
+                "| {} | {:.0} | {:.0} | {} ({}) | {} | {} | {:.3}× | {:.3}× | {} |",
+                b.name,
+                b.stored_words,
+                b.memory_accesses,
+                si(b.word_j, "J"),
+                b.tier,
+                si(b.memory_j, "J"),
+                si(b.compute_j, "J"),
+                r.our_ratio_memory,
+                r.our_ratio_total_neuron,
+                r.paper_ratio.map_or("—".into(), |x| format!("{x:.0}×"))
+            );
         }
-        let _ = writeln!(o, "\nWhat drives the ratio: (1) the baseline's word size ({} bits) and SRAM tier (Horowitz 45 nm: 10/20/100 pJ per 64-bit access for 8 KB/32 KB/1 MB); (2) whether the baseline's weights are counted as memory (here: yes, recurrent/temporal weights are read every step); (3) the layer sizes (I = input, H = IP-layer size: RNN/LSTM scale with H², the 2+1D CNN with k·I·H); (4) our neuron's drive current and pulse width (heat energy ∝ I²R·t). The paper's ratios compare its network sizes and its own energy model; ours compare equal layer sizes with the table above — read them as a recomputation under stated assumptions, not a confirmation.\n", self.energy_table.digital.word_bits);
+        let _ = writeln!(
+            o,
+            "\nWhat drives the ratio: (1) the baseline's word size ({} bits) and SRAM tier (Horowitz 45 nm: 10/20/100 pJ per 64-bit access for 8 KB/32 KB/1 MB); (2) whether the baseline's weights are counted as memory (here: yes, recurrent/temporal weights are read every step); (3) the layer sizes (I = input, H = IP-layer size: RNN/LSTM scale with H², the 2+1D CNN with k·I·H); (4) our neuron's drive current and pulse width (heat energy ∝ I²R·t). The paper's ratios compare its network sizes and its own energy model; ours compare equal layer sizes with the table above — read them as a recomputation under stated assumptions, not a confirmation.\n",
+            self.energy_table.digital.word_bits
+        );
         let _ = writeln!(o, "## Latency\n");
         let _ = writeln!(o, "| quantity | value |\n|---|---|");
-        let _ = writeln!(o, "| tile settling to 1% (max / mean over reads) | {} / {} |", si(self.settle_max_s, "s"), si(self.settle_mean_s, "s"));
-        let _ = writeln!(o, "| compute per time step (layers × (settle + ADC) + reset + pulse + comparator) | {} |", si(self.step_compute_s, "s"));
-        let _ = writeln!(o, "| time-step period (max of the above and the network step) | {} |", si(self.step_period_s, "s"));
-        let _ = writeln!(o, "| inference ({} steps) | {} |\n", self.steps, si(self.inference_latency_s, "s"));
+        let _ = writeln!(
+            o,
+            "| tile settling to 1% (max / mean over reads) | {} / {} |",
+            si(self.settle_max_s, "s"),
+            si(self.settle_mean_s, "s")
+        );
+        let _ = writeln!(
+            o,
+            "| compute per time step (layers × (settle + ADC) + reset + pulse + comparator) | {} |",
+            si(self.step_compute_s, "s")
+        );
+        let _ = writeln!(
+            o,
+            "| time-step period (max of the above and the network step) | {} |",
+            si(self.step_period_s, "s")
+        );
+        let _ = writeln!(
+            o,
+            "| inference ({} steps) | {} |\n",
+            self.steps,
+            si(self.inference_latency_s, "s")
+        );
         let _ = writeln!(o, "## Area estimate\n");
-        let _ = writeln!(o, "Cell footprint (access transistor + spacing, ≥ MTJ pitch): {:.3} µm²; arrays: {:.1} µm² ({} cells); IP neurons (2 cells each): {:.1} µm².\n", self.cell_area_m2 * 1e12, self.array_area_m2 * 1e12, self.cells, self.neuron_area_m2 * 1e12);
+        let _ = writeln!(
+            o,
+            "Cell footprint (access transistor + spacing, ≥ MTJ pitch): {:.3} µm²; arrays: {:.1} µm² ({} cells); IP neurons (2 cells each): {:.1} µm².\n",
+            self.cell_area_m2 * 1e12,
+            self.array_area_m2 * 1e12,
+            self.cells,
+            self.neuron_area_m2 * 1e12
+        );
         let _ = writeln!(o, "## Figures\n");
         for f in figures {
             let _ = writeln!(o, "![{f}]({f})\n");
         }
         let _ = writeln!(o, "## Provenance\n");
         let _ = writeln!(o, "- command: `{}`", p.command);
-        let _ = writeln!(o, "- tile netlists: `tile_l*_r*_c*.cir` in this folder (the first sample's read sequence; rerun any with `mtjsim run`); neuron netlist: `ip_neurons_step0.cir`");
-        let _ = writeln!(o, "- model cards: `{}` (synapses), `{}` (neurons); seed {}", p.synapse_card, p.neuron_card, p.seed);
-        let _ = writeln!(o, "- periphery and digital energies: the table in report.json (`energy_table`), sources in src/energy/mod.rs; override with `--energy-table FILE.toml`");
-        let _ = writeln!(o, "- every figure: made from report.json's numbers by the same command");
+        let _ = writeln!(
+            o,
+            "- tile netlists: `tile_l*_r*_c*.cir` in this folder (the first sample's read sequence; rerun any with `mtjsim run`); neuron netlist: `ip_neurons_step0.cir`"
+        );
+        let _ = writeln!(
+            o,
+            "- model cards: `{}` (synapses), `{}` (neurons); seed {}",
+            p.synapse_card, p.neuron_card, p.seed
+        );
+        let _ = writeln!(
+            o,
+            "- periphery and digital energies: the table in report.json (`energy_table`), sources in src/energy/mod.rs; override with `--energy-table FILE.toml`"
+        );
+        let _ = writeln!(
+            o,
+            "- every figure: made from report.json's numbers by the same command"
+        );
         o
     }
 
@@ -420,10 +659,24 @@ impl Report {
                 if !in_table {
                     body.push_str("<table>\n");
                     in_table = true;
-                    let _ = writeln!(body, "<tr>{}</tr>", cells.iter().map(|c| format!("<th>{}</th>", inline(c))).collect::<String>());
+                    let _ = writeln!(
+                        body,
+                        "<tr>{}</tr>",
+                        cells
+                            .iter()
+                            .map(|c| format!("<th>{}</th>", inline(c)))
+                            .collect::<String>()
+                    );
                     continue;
                 }
-                let _ = writeln!(body, "<tr>{}</tr>", cells.iter().map(|c| format!("<td>{}</td>", inline(c))).collect::<String>());
+                let _ = writeln!(
+                    body,
+                    "<tr>{}</tr>",
+                    cells
+                        .iter()
+                        .map(|c| format!("<td>{}</td>", inline(c)))
+                        .collect::<String>()
+                );
                 continue;
             }
             if in_table {
@@ -441,7 +694,12 @@ impl Report {
             } else if let Some(fig) = line.strip_prefix("![") {
                 let name = fig.split(']').next().unwrap_or("");
                 if let Some((_, svg)) = svgs.iter().find(|(n, _)| n == name) {
-                    let _ = writeln!(body, "<figure>{}<figcaption>{}</figcaption></figure>", strip_xml_decl(svg), escape(name));
+                    let _ = writeln!(
+                        body,
+                        "<figure>{}<figcaption>{}</figcaption></figure>",
+                        strip_xml_decl(svg),
+                        escape(name)
+                    );
                 }
             } else if !line.trim().is_empty() {
                 let _ = writeln!(body, "<p>{}</p>", inline(line));
@@ -466,7 +724,10 @@ fn strip_xml_decl(svg: &str) -> &str {
 
 /// HTML-escape text.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Escape and turn `code` and **bold** spans into tags.

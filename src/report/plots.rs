@@ -119,12 +119,18 @@ fn energy(r: &Report) -> Result<String, String> {
 /// Log-scale bars: memory energy per time step, ours vs baselines.
 fn memory(r: &Report) -> Result<String, String> {
     let mut s = String::new();
-    let mut items: Vec<(String, f64)> = vec![("IPNet neurons (simulated)".into(), r.ip_memory_per_step_j)];
+    let mut items: Vec<(String, f64)> =
+        vec![("IPNet neurons (simulated)".into(), r.ip_memory_per_step_j)];
     items.extend(r.baselines.iter().map(|b| (b.name.clone(), b.memory_j)));
     {
         let root = SVGBackend::with_string(&mut s, (900, 380)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let lo = items.iter().map(|x| x.1).fold(f64::INFINITY, f64::min).max(1e-18) / 3.0;
+        let lo = items
+            .iter()
+            .map(|x| x.1)
+            .fold(f64::INFINITY, f64::min)
+            .max(1e-18)
+            / 3.0;
         let hi = items.iter().map(|x| x.1).fold(0.0, f64::max).max(lo * 10.0) * 3.0;
         let n = items.len();
         let names: Vec<String> = items.iter().map(|x| x.0.clone()).collect();
@@ -154,7 +160,10 @@ fn memory(r: &Report) -> Result<String, String> {
             .map_err(err)?;
         chart
             .draw_series(items.iter().enumerate().map(|(k, (_, v))| {
-                Rectangle::new([(k as f64 - 0.3, lo), (k as f64 + 0.3, *v)], COLORS[k % 10].filled())
+                Rectangle::new(
+                    [(k as f64 - 0.3, lo), (k as f64 + 0.3, *v)],
+                    COLORS[k % 10].filled(),
+                )
             }))
             .map_err(err)?;
         root.present().map_err(err)?;
@@ -170,7 +179,10 @@ fn mc(r: &Report) -> Result<String, String> {
         root.fill(&WHITE).map_err(err)?;
         let smax = r.mc.iter().map(|m| m.sigma).fold(0.0, f64::max).max(1e-3) * 1.1;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Agreement with the behavioural network vs device variation", (FONT, 16))
+            .caption(
+                "Agreement with the behavioural network vs device variation",
+                (FONT, 16),
+            )
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
@@ -184,15 +196,29 @@ fn mc(r: &Report) -> Result<String, String> {
             .draw()
             .map_err(err)?;
         let series = [
-            ("class agreement", COLORS[0], r.mc.iter().map(|m| (m.sigma, 100.0 * m.class_agreement)).collect::<Vec<_>>()),
-            ("exact MVM outputs", COLORS[1], r.mc.iter().map(|m| (m.sigma, 100.0 * m.mvm_exact)).collect()),
+            (
+                "class agreement",
+                COLORS[0],
+                r.mc.iter()
+                    .map(|m| (m.sigma, 100.0 * m.class_agreement))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "exact MVM outputs",
+                COLORS[1],
+                r.mc.iter()
+                    .map(|m| (m.sigma, 100.0 * m.mvm_exact))
+                    .collect(),
+            ),
         ];
         for (name, col, pts) in series {
             chart
                 .draw_series(LineSeries::new(pts.clone(), col.stroke_width(2)))
                 .map_err(err)?
                 .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], col.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 15, y)], col.stroke_width(2))
+                });
             chart
                 .draw_series(pts.iter().map(|&p| Circle::new(p, 4, col.filled())))
                 .map_err(err)?;

@@ -8,7 +8,10 @@ use crate::mapping::quantize::Scheme;
 use crate::mapping::tile::ArrayParams;
 
 fn lib(section: &str) -> String {
-    format!("{}/device_models/mtj.lib:{section}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/device_models/mtj.lib:{section}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn tiny_report() -> Report {
@@ -52,9 +55,19 @@ fn report_energy_is_sum_of_parts_and_engine_integral() {
     let sim = r.simulated_j();
     assert!(sim > 0.0);
     let rel = (sim - r.engine_energy_j).abs() / r.engine_energy_j;
-    assert!(rel < 1e-6, "simulated parts {sim:e} J vs engine {:e} J", r.engine_energy_j);
+    assert!(
+        rel < 1e-6,
+        "simulated parts {sim:e} J vs engine {:e} J",
+        r.engine_energy_j
+    );
     // Arrays and neurons both contribute (the check is not carried by one of them alone).
-    assert!(r.energy_parts.iter().filter(|p| p.origin == "simulated" && p.joules > 0.0).count() >= 2);
+    assert!(
+        r.energy_parts
+            .iter()
+            .filter(|p| p.origin == "simulated" && p.joules > 0.0)
+            .count()
+            >= 2
+    );
     // HTML: balanced tags, inline SVG, nothing fetched from outside.
     let dir = std::env::temp_dir().join(format!("mtjsim-report-test-{}", std::process::id()));
     r.write(&dir).unwrap();
@@ -63,7 +76,10 @@ fn report_energy_is_sum_of_parts_and_engine_integral() {
     assert!(html.matches("<svg").count() >= 3);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(json["energy_parts"].as_array().unwrap().len(), r.energy_parts.len());
+    assert_eq!(
+        json["energy_parts"].as_array().unwrap().len(),
+        r.energy_parts.len()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -148,5 +164,9 @@ fn report_renders_in_chromium() {
     let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
     assert_eq!((w, h), (1200, 3000));
     // A blank page compresses to a few KB; tables, text and three plots do not.
-    assert!(bytes.len() > 60_000, "screenshot only {} bytes", bytes.len());
+    assert!(
+        bytes.len() > 60_000,
+        "screenshot only {} bytes",
+        bytes.len()
+    );
 }
