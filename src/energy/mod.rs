@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Periphery energies per operation (J) and delays (s).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Periphery {
     /// One ADC conversion (8-bit SAR class). ISAAC (Shafiee et al., ISCA 2016, Table 6):
     /// 8-bit ADC, 16 mW at 1.28 GS/s in 32 nm → 12.5 pJ per conversion.
@@ -57,7 +57,7 @@ impl Default for Periphery {
 /// Per-operation energies of a 45 nm digital implementation (J). Horowitz, "Computing's
 /// energy problem (and what we can do about it)", ISSCC 2014, Fig. (45 nm, 0.9 V).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Digital {
     /// 8-bit integer multiply (0.2 pJ) and add (0.03 pJ).
     pub mul8_j: f64,
@@ -93,7 +93,7 @@ impl Default for Digital {
 
 /// Both tables, as read from TOML (`[periphery]`, `[digital]`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EnergyTable {
     pub periphery: Periphery,
     pub digital: Digital,
@@ -108,5 +108,20 @@ impl EnergyTable {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A TOML file overrides single values, keeps the others, and rejects unknown keys.
+    #[test]
+    fn toml_overrides_and_rejects_typos() {
+        let t: EnergyTable = toml::from_str("[periphery]\nadc_j = 1e-12\n").unwrap();
+        assert_eq!(t.periphery.adc_j, 1e-12);
+        assert_eq!(t.periphery.dac_j, Periphery::default().dac_j);
+        assert_eq!(t.digital.mul8_j, Digital::default().mul8_j);
+        assert!(toml::from_str::<EnergyTable>("[periphery]\nadc = 1e-12\n").is_err());
     }
 }

@@ -69,6 +69,9 @@ pub struct Report {
     pub spike_agreement: f64,
     pub mvm_exact: f64,
     pub mvm_max_abs_err: i64,
+    pub spikes_behavioural: usize,
+    pub spikes_circuit: usize,
+    pub neuron_steps: usize,
     pub accuracy_behavioural: Option<f64>,
     pub accuracy_circuit: Option<f64>,
     /// Per-weight quantization bound (max |w − q·scale|) per layer and the IR-drop bound
@@ -340,6 +343,9 @@ impl Report {
             spike_agreement: se as f64 / st.max(1) as f64,
             mvm_exact: r.mvm_exact,
             mvm_max_abs_err: r.mvm_max_abs_err,
+            spikes_behavioural: r.samples.iter().map(|s| s.behavioural_spikes).sum(),
+            spikes_circuit: r.samples.iter().map(|s| s.circuit_spikes).sum(),
+            neuron_steps: st,
             accuracy_behavioural: acc(&|s| s.behavioural_class),
             accuracy_circuit: acc(&|s| s.circuit_class),
             quant_error: r.quant_error.clone(),
@@ -465,6 +471,11 @@ impl Report {
             o,
             "| spike agreement (IP layers) | {:.2}% |",
             100.0 * self.spike_agreement
+        );
+        let _ = writeln!(
+            o,
+            "| spikes behavioural / circuit (of {} neuron-steps) | {} / {} |",
+            self.neuron_steps, self.spikes_behavioural, self.spikes_circuit
         );
         let _ = writeln!(
             o,

@@ -52,68 +52,78 @@ pub fn all(r: &Report) -> Result<Vec<(String, String)>, String> {
     Ok(v)
 }
 
-/// Stacked bars: energy per inference, simulated parts and periphery parts.
+/// Stacked bars: energy per inference; left the simulated parts alone (they would be
+/// invisible next to the ADCs), right everything.
 fn energy(r: &Report) -> Result<String, String> {
     let mut s = String::new();
     {
-        let root = SVGBackend::with_string(&mut s, (900, 420)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut s, (1000, 460)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let groups = ["simulated (∫v·i)", "periphery (table)", "total"];
-        let ymax = r.energy_total_j * 1e12 * 1.1;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Energy per inference (pJ), stacked by part", (FONT, 18))
-            .margin(12)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
-            .right_y_label_area_size(0)
-            .build_cartesian_2d(-0.5f64..2.5f64, 0f64..ymax.max(1e-9))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(3)
-            .x_label_formatter(&|x| {
-                let k = x.round() as i64;
-                if (x - k as f64).abs() < 0.01 && (0..3).contains(&k) {
-                    groups[k as usize].to_string()
-                } else {
-                    String::new()
-                }
-            })
-            .y_desc("energy (pJ)")
-            .label_style((FONT, 13))
-            .draw()
-            .map_err(err)?;
-        let mut base = [0.0f64; 3];
-        for (k, p) in r.energy_parts.iter().enumerate() {
-            let col = COLORS[k % COLORS.len()];
-            let g = if p.origin == "simulated" { 0 } else { 1 };
-            let v = p.joules * 1e12;
-            let mut rects = Vec::new();
-            for gi in [g, 2] {
-                rects.push(Rectangle::new(
-                    [(gi as f64 - 0.3, base[gi]), (gi as f64 + 0.3, base[gi] + v)],
-                    col.filled(),
-                ));
-                base[gi] += v;
-            }
-            chart
-                .draw_series(rects)
-                .map_err(err)?
-                .label(format!("{} ({:.3} pJ)", p.name, v))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], col.filled()));
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 11))
-            .draw()
-            .map_err(err)?;
+        let (left, right) = root.split_horizontally(380);
+        let sim: Vec<(usize, &super::EnergyPart)> = r
+            .energy_parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.origin == "simulated")
+            .collect();
+        let all: Vec<(usize, &super::EnergyPart)> = r.energy_parts.iter().enumerate().collect();
+        stacked(&left, "Simulated (∫v·i), pJ", &sim, false)?;
+        stacked(&right, "All parts per inference, pJ", &all, true)?;
         root.present().map_err(err)?;
     }
     Ok(s)
+}
+
+fn stacked<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    parts: &[(usize, &super::EnergyPart)],
+    legend: bool,
+) -> Result<(), String> {
+    let total: f64 = parts.iter().map(|(_, p)| p.joules).sum::<f64>() * 1e12;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 16))
+        .margin(10)
+        .x_label_area_size(20)
+        .y_label_area_size(60)
+        .build_cartesian_2d(
+            0f64..if legend { 3.0 } else { 1.0 },
+            0f64..(total * 1.05).max(1e-9),
+        )
+        .map_err(|e| err(format!("{e:?}")))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc("energy per inference (pJ)")
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(|e| err(format!("{e:?}")))?;
+    let mut base = 0.0;
+    for (k, p) in parts {
+        let col = COLORS[k % COLORS.len()];
+        let v = p.joules * 1e12;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(0.2, base), (0.8, base + v)],
+                col.filled(),
+            )))
+            .map_err(|e| err(format!("{e:?}")))?
+            .label(format!("{} ({:.3} pJ)", p.name, v))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], col.filled()));
+        base += v;
+    }
+    if legend {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 12))
+            .draw()
+            .map_err(|e| err(format!("{e:?}")))?;
+    }
+    Ok(())
 }
 
 /// Log-scale bars: memory energy per time step, ours vs baselines.
