@@ -227,6 +227,9 @@ pub struct CircuitMvm<'a> {
     pub sample: u64,
     /// Keep the netlist text of the first run of each tile (for the output folder).
     pub netlists: Vec<(usize, String)>,
+    /// Largest |sensed (I₊ − I₋)/I_unit − ideal cell count| of any slice read so far (LSB,
+    /// before rounding): the analog error the ADC had to absorb.
+    pub max_analog_err_lsb: f64,
 }
 
 impl Mvm for CircuitMvm<'_> {
@@ -258,7 +261,25 @@ impl Mvm for CircuitMvm<'_> {
                         .iter()
                         .position(|h| !h.plus && h.output == grp.output && h.slice == grp.slice)
                         .ok_or("sense group without its − partner")?;
-                    let level = ((cur[g] - cur[minus]) / self.i_unit).round() as i64;
+                    let analog = (cur[g] - cur[minus]) / self.i_unit;
+                    // What ideal cells would give: Σ_rows x·(P cells on + side − on − side).
+                    let ideal: i64 = (0..t.rows)
+                        .filter(|&r| windows[w][r] != 0)
+                        .map(|r| {
+                            t.columns
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, c)| c.group == g || c.group == minus)
+                                .map(|(c, col)| {
+                                    let on = t.cells[r][c] as i64;
+                                    if col.plus { on } else { -on }
+                                })
+                                .sum::<i64>()
+                        })
+                        .sum();
+                    self.max_analog_err_lsb =
+                        self.max_analog_err_lsb.max((analog - ideal as f64).abs());
+                    let level = analog.round() as i64;
                     out[w][grp.output] += self.mapping.scheme.slice_weight(grp.slice) * level;
                 }
             }

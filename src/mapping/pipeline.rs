@@ -86,6 +86,8 @@ pub struct EvalResult {
     /// MVM outputs equal to the ideal integer product (circuit inputs), fraction.
     pub mvm_exact: f64,
     pub mvm_max_abs_err: i64,
+    /// Largest analog error of a sensed slice before the ADC rounds (LSB), main pass.
+    pub max_analog_err_lsb: f64,
     pub tile_runs: Vec<(usize, TileRun)>,
     pub neuron_energy: Vec<NeuronEnergy>,
     pub neuron_engine_energy_j: f64,
@@ -162,6 +164,7 @@ pub fn evaluate(
         runs: Vec::new(),
         sample: 0,
         netlists: Vec::new(),
+        max_analog_err_lsb: 0.0,
     };
     let mut cn = CircuitNeurons {
         card: neuron_card,
@@ -237,6 +240,7 @@ pub fn evaluate(
             runs: Vec::new(),
             sample: 0,
             netlists: Vec::new(),
+            max_analog_err_lsb: 0.0,
         };
         let (mut agree, mut correct, mut n, mut e2, mut t2) = (0, 0, 0, 0, 0);
         for (k, s) in samples.iter().take(cfg.mc_samples).enumerate() {
@@ -307,6 +311,7 @@ pub fn evaluate(
         samples: results,
         mvm_exact: eq as f64 / tot.max(1) as f64,
         mvm_max_abs_err: maxe,
+        max_analog_err_lsb: cm.max_analog_err_lsb,
         tile_runs: cm.runs.clone(),
         neuron_energy: cn.energy.clone(),
         neuron_engine_energy_j: cn.engine_energy_j,

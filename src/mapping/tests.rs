@@ -218,6 +218,7 @@ fn circuit_in_the_loop_equals_behavioural_spike_for_spike() {
         runs: vec![],
         sample: 0,
         netlists: vec![],
+        max_analog_err_lsb: 0.0,
     };
     let mut spikes = 0;
     let mut total = 0;
@@ -237,6 +238,8 @@ fn circuit_in_the_loop_equals_behavioural_spike_for_spike() {
         spikes += b.spikes[0].iter().flatten().filter(|&&v| v == 1).count();
         total += b.spikes[0].iter().flatten().count();
     }
+    // Ideal wires: the analog error before rounding is solver-tolerance small.
+    assert!(cm.max_analog_err_lsb < 0.02, "{}", cm.max_analog_err_lsb);
     // Non-trivial: some but not all neurons fire.
     assert!(spikes > 0 && spikes < total, "{spikes}/{total} spikes");
 }

@@ -78,6 +78,8 @@ pub struct Report {
     /// (relative to one cell's on/off current difference, per column).
     pub quant_error: Vec<(f64, f64)>,
     pub ir_drop_bound_lsb: f64,
+    /// Measured: largest analog error of a sensed slice before rounding (LSB).
+    pub max_analog_err_lsb: f64,
     /// Energy per inference, parts and total (J).
     pub energy_parts: Vec<EnergyPart>,
     pub energy_total_j: f64,
@@ -350,6 +352,7 @@ impl Report {
             accuracy_circuit: acc(&|s| s.circuit_class),
             quant_error: r.quant_error.clone(),
             ir_drop_bound_lsb: ir_lsb,
+            max_analog_err_lsb: r.max_analog_err_lsb,
             energy_parts: parts,
             energy_total_j: total,
             engine_energy_j: engine,
@@ -501,7 +504,7 @@ impl Report {
         }
         let _ = writeln!(
             o,
-            "\nError budget stated for the tiles: quantization ≤ {} per weight (layer scales {}); IR drop ≤ {:.3} LSB per column (first-order bound, wire R × rows² + cols²).\n",
+            "\nError budget stated for the tiles: quantization ≤ {} per weight (layer scales {}); IR drop ≤ {:.3} LSB per column (first-order bound, wire R × rows² + cols²); measured: largest analog error of any sensed slice before the ADC rounds = {:.4} LSB (< 0.5 LSB means the ADC absorbs it).\n",
             self.quant_error
                 .iter()
                 .map(|(e, _)| format!("{e:.4}"))
@@ -512,7 +515,8 @@ impl Report {
                 .map(|(_, s)| format!("{s:.4}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            self.ir_drop_bound_lsb
+            self.ir_drop_bound_lsb,
+            self.max_analog_err_lsb
         );
         if !self.mc.is_empty() {
             let _ = writeln!(
