@@ -121,6 +121,26 @@ fn load_net(weights: &str, seed: u64, samples: usize) -> Result<NetworkFile, Str
     }
 }
 
+/// Reject values the mapping cannot use (instead of producing NaNs or panicking later).
+fn validate(m: &MapArgs) -> Result<(), String> {
+    if m.tile == 0 {
+        return Err("--tile must be at least 1".into());
+    }
+    if !(1..=16).contains(&m.bits) {
+        return Err(format!("--bits {} is outside 1..=16", m.bits));
+    }
+    if !(m.v_read.is_finite() && m.v_read > 0.0) {
+        return Err("--v-read must be a positive voltage".into());
+    }
+    if !(m.t_read.is_finite() && m.t_read > 4.0 * ArrayParams::default().t_edge) {
+        return Err("--t-read must be longer than 200 ps (4 input edges)".into());
+    }
+    if !(m.wire_r >= 0.0 && m.wire_c >= 0.0) {
+        return Err("--wire-r and --wire-c must be >= 0".into());
+    }
+    Ok(())
+}
+
 fn array_params(m: &MapArgs, noise: bool) -> ArrayParams {
     ArrayParams {
         v_read: m.v_read,
@@ -139,6 +159,7 @@ pub fn command_line() -> String {
 }
 
 fn map(m: &MapArgs) -> Result<(), String> {
+    validate(m)?;
     let net = load_net(&m.weights, m.seed, 1)?;
     let (card, _) = load_card(&m.model_lib)?;
     let q = net.quantize(m.scheme, m.bits);
@@ -197,6 +218,13 @@ fn map(m: &MapArgs) -> Result<(), String> {
 
 fn eval(e: &EvalArgs, write_report: bool) -> Result<(), String> {
     let m = &e.map;
+    validate(m)?;
+    if e.samples == 0 {
+        return Err("--samples must be at least 1".into());
+    }
+    if e.mc_sigma.iter().any(|s| !(s.is_finite() && *s >= 0.0)) {
+        return Err("--mc-sigma values must be >= 0".into());
+    }
     let net = load_net(&m.weights, m.seed, e.samples)?;
     let (syn, _) = load_card(&m.model_lib)?;
     let (neu, _) = load_card(&m.neuron_lib)?;
