@@ -92,6 +92,7 @@ pub struct EvalResult {
     pub neuron_energy: Vec<NeuronEnergy>,
     pub neuron_engine_energy_j: f64,
     pub neuron_wall_s: f64,
+    pub neuron_runs: u64,
     pub mc: Vec<McPoint>,
     /// First netlist of each tile and of the neuron layer (for the output folder).
     #[serde(skip)]
@@ -316,6 +317,7 @@ pub fn evaluate(
         neuron_energy: cn.energy.clone(),
         neuron_engine_energy_j: cn.engine_energy_j,
         neuron_wall_s: cn.wall_s,
+        neuron_runs: cn.runs,
         mc,
         netlists,
         quant_error,

@@ -102,6 +102,12 @@ pub struct Report {
     pub neuron_area_m2: f64,
     pub mc: Vec<McPoint>,
     pub sim_wall_s: f64,
+    /// Tile transients of the main pass: (tile file, windows, unknowns, steps, Newton
+    /// iterations, wall s), first sample's run of each tile.
+    pub tile_sims: Vec<(String, usize, usize, usize, usize, f64)>,
+    /// Neuron transients: runs and total wall time (s).
+    pub neuron_runs: u64,
+    pub neuron_wall_s: f64,
     pub energy_table: EnergyTable,
 }
 
@@ -370,6 +376,26 @@ impl Report {
             neuron_area_m2: neurons as f64 * 2.0 * ca,
             mc: r.mc.clone(),
             sim_wall_s: prov.wall_s,
+            tile_sims: {
+                let mut seen = std::collections::HashSet::new();
+                r.tile_runs
+                    .iter()
+                    .filter(|(ti, _)| seen.insert(*ti))
+                    .map(|(ti, x)| {
+                        let t = &r.mapping.tiles[*ti];
+                        (
+                            format!("tile_l{}_r{}_c{}.cir", t.layer, t.row_block, t.col_block),
+                            x.currents.len(),
+                            x.unknowns,
+                            x.steps,
+                            x.newton_iterations,
+                            x.wall_s,
+                        )
+                    })
+                    .collect()
+            },
+            neuron_runs: r.neuron_runs,
+            neuron_wall_s: r.neuron_wall_s,
             energy_table: t.clone(),
         }
     }
@@ -638,6 +664,19 @@ impl Report {
         for f in figures {
             let _ = writeln!(o, "![{f}]({f})\n");
         }
+        let _ = writeln!(o, "## Simulation runs (first sample)\n");
+        let _ = writeln!(
+            o,
+            "| netlist | read windows | unknowns | time steps | Newton iterations | wall |\n|---|---|---|---|---|---|"
+        );
+        for (name, w, u, st, it, wall) in &self.tile_sims {
+            let _ = writeln!(o, "| `{name}` | {w} | {u} | {st} | {it} | {wall:.2} s |");
+        }
+        let _ = writeln!(
+            o,
+            "\nIP-neuron transients: {} runs, {:.2} s in total.\n",
+            self.neuron_runs, self.neuron_wall_s
+        );
         let _ = writeln!(o, "## Provenance\n");
         let _ = writeln!(o, "- command: `{}`", p.command);
         let _ = writeln!(
