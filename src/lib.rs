@@ -9,12 +9,15 @@ pub mod circuit;
 pub mod cli;
 pub mod devices;
 pub mod diag;
+pub mod energy;
 pub mod generate;
 pub mod linalg;
+pub mod mapping;
 pub mod meas;
 pub mod netlist;
 pub mod network;
 pub mod output;
+pub mod report;
 pub mod results;
 pub mod sweep;
 #[doc(hidden)]

@@ -1,5 +1,6 @@
-//! `mtjsim ipnet calibrate|train|eval|table` and `mtjsim data gestures`: the IPNet
-//! workflow of `network` (see docs/ipnet.md).
+//! `mtjsim ipnet calibrate|train|eval|memory|table` and `mtjsim data gestures`: the IPNet
+//! workflow of `network` (see docs/ipnet.md). `map`, `eval --circuit` and `report` are
+//! dispatched to `ipnet_map.rs` (hardware mapping and the energy report, docs/report.md).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,14 +51,24 @@ pub enum IpnetCmd {
     },
     /// Train one model on the synthetic gesture set and write weights/NAME.{safetensors,json}.
     Train(TrainArgs),
-    /// Evaluate every checkpoint in --weights on held-out sets; prints the accuracy table.
+    /// Evaluate every checkpoint in --weights on held-out sets and print the accuracy table;
+    /// with `--circuit DIR`, run NET circuit-in-the-loop instead and write DIR/report.json.
     Eval {
-        #[arg(long, default_value = "weights")]
-        weights: PathBuf,
+        #[arg(long = "weights", default_value = "weights")]
+        weights_dir: PathBuf,
         /// Held-out samples per dataset.
         #[arg(long, default_value_t = 1100)]
         n: usize,
+        /// Circuit-in-the-loop: folder for the simulated tile netlists and report.json.
+        #[arg(long)]
+        circuit: Option<PathBuf>,
+        #[command(flatten)]
+        hw: super::ipnet_map::EvalArgs,
     },
+    /// Map a network onto 1T1MTJ crossbar tiles: one netlist per tile + mapping.json.
+    Map(super::ipnet_map::MapArgs),
+    /// Map, run circuit-in-the-loop on a few samples and write report.md/html/json.
+    Report(super::ipnet_map::EvalArgs),
     /// Working-memory tasks on calibrated IP neurons; writes plots/ipn_<task>.svg.
     Memory {
         #[arg(value_enum)]
@@ -554,7 +565,21 @@ pub fn run(a: &IpnetArgs) -> i32 {
             None,
         )
         .map(|s| println!("{s}")),
-        IpnetCmd::Eval { weights, n } => eval_table(weights, *n),
+        IpnetCmd::Eval {
+            weights_dir,
+            n,
+            circuit,
+            hw,
+        } => match circuit {
+            None => eval_table(weights_dir, *n),
+            Some(dir) => {
+                let mut hw = hw.clone();
+                hw.map.out = dir.clone();
+                super::ipnet_map::eval(&hw, false)
+            }
+        },
+        IpnetCmd::Map(m) => super::ipnet_map::map(m),
+        IpnetCmd::Report(e) => super::ipnet_map::eval(e, true),
         IpnetCmd::Memory {
             task,
             calib,

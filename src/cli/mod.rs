@@ -7,6 +7,7 @@ pub mod check;
 pub mod device;
 pub mod gencmd;
 pub mod ipnet;
+pub mod ipnet_map;
 pub mod plot;
 pub mod run;
 pub mod sweep;
@@ -40,7 +41,8 @@ pub enum Command {
     SweepMerge(sweep::MergeArgs),
     /// Line plot, heat map or histogram of a sweep table (SVG and PNG).
     Plot(plot::PlotArgs),
-    /// IPNet: calibrate the MTJ IP neuron, train/evaluate networks on event gestures.
+    /// IPNet: calibrate the MTJ IP neuron, train/evaluate networks on event gestures, map them
+    /// onto crossbars, run circuit-in-the-loop and write the energy report.
     Ipnet(ipnet::IpnetArgs),
     /// Synthetic datasets (DVS gestures).
     Data(ipnet::DataArgs),

@@ -1,0 +1,172 @@
+//! The report's energy bookkeeping and its HTML.
+
+use super::{Provenance, Report};
+use crate::energy::EnergyTable;
+use crate::mapping::circuit::load_card;
+use crate::mapping::pipeline::{EvalConfig, evaluate};
+use crate::mapping::quantize::Scheme;
+use crate::mapping::tile::ArrayParams;
+
+fn lib(section: &str) -> String {
+    format!(
+        "{}/device_models/mtj.lib:{section}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn tiny_report() -> Report {
+    let mut net = crate::mapping::tests::tiny_network();
+    net.samples.truncate(1);
+    let (syn, _) = load_card(&lib("pmtj_mem")).unwrap();
+    let (neu, _) = load_card(&lib("ipn_neuron")).unwrap();
+    let cfg = EvalConfig {
+        scheme: Scheme::Differential,
+        bits: 2,
+        tile: 16,
+        array: ArrayParams {
+            noise: false,
+            ..ArrayParams::default()
+        },
+        neuron_noise: true,
+        samples: 1,
+        seed: 4,
+        mc_sigmas: vec![0.05],
+        mc_samples: 1,
+    };
+    let res = evaluate(&net, &syn, &neu, &cfg, "test", &|_| {}).unwrap();
+    let prov = Provenance {
+        command: "test".into(),
+        synapse_card: lib("pmtj_mem"),
+        neuron_card: lib("ipn_neuron"),
+        seed: 4,
+        network: "tiny".into(),
+        wall_s: 0.0,
+    };
+    Report::build(&net, &res, &EnergyTable::default(), &prov)
+}
+
+/// Total = Σ parts, and the simulated parts (integrated per window / per phase from the
+/// recorded waveforms) equal the engine's own ∫ Σ source power over the same runs.
+#[test]
+fn report_energy_is_sum_of_parts_and_engine_integral() {
+    let r = tiny_report();
+    let sum: f64 = r.energy_parts.iter().map(|p| p.joules).sum();
+    assert!((r.energy_total_j - sum).abs() <= 1e-12 * sum);
+    let sim = r.simulated_j();
+    assert!(sim > 0.0);
+    let rel = (sim - r.engine_energy_j).abs() / r.engine_energy_j;
+    assert!(
+        rel < 1e-6,
+        "simulated parts {sim:e} J vs engine {:e} J",
+        r.engine_energy_j
+    );
+    // Arrays and neurons both contribute (the check is not carried by one of them alone).
+    assert!(
+        r.energy_parts
+            .iter()
+            .filter(|p| p.origin == "simulated" && p.joules > 0.0)
+            .count()
+            >= 2
+    );
+    // HTML: balanced tags, inline SVG, nothing fetched from outside.
+    let dir = std::env::temp_dir().join(format!("mtjsim-report-test-{}", std::process::id()));
+    r.write(&dir).unwrap();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    check_html(&html).unwrap();
+    assert!(html.matches("<svg").count() >= 3);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["energy_parts"].as_array().unwrap().len(),
+        r.energy_parts.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A small HTML/SVG well-formedness check: every non-void element closes in order, no
+/// external resources.
+pub fn check_html(html: &str) -> Result<(), String> {
+    const VOID: &[&str] = &["meta", "br", "img", "hr", "link", "input"];
+    if html.contains("src=\"http") || html.contains("href=\"http") || html.contains("<script") {
+        return Err("external resource or script".into());
+    }
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').ok_or("unterminated tag")?;
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') || tag.starts_with('?') {
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        if let Some(name) = tag.strip_prefix('/') {
+            let name = name.trim().to_ascii_lowercase();
+            match stack.pop() {
+                Some(open) if open == name => {}
+                other => return Err(format!("</{name}> closes {other:?}")),
+            }
+        } else {
+            let name: String = tag
+                .split(|c: char| c.is_whitespace() || c == '/')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if name.is_empty() {
+                return Err(format!("bad tag <{tag}>"));
+            }
+            if !self_closing && !VOID.contains(&name.as_str()) {
+                stack.push(name);
+            }
+        }
+    }
+    if stack.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("unclosed: {stack:?}"))
+    }
+}
+
+#[test]
+fn html_checker_rejects_broken_nesting() {
+    assert!(check_html("<html><body><p>x</p></body></html>").is_ok());
+    assert!(check_html("<html><body><p>x</body></html>").is_err());
+    assert!(check_html("<html><img src=\"http://x\"></html>").is_err());
+}
+
+/// Render report.html in headless Chromium (Debian's `chromium` package) to a PNG and check
+/// it is a real, non-trivial image. Ignored: needs chromium; run with
+/// `cargo test --release -- --ignored report_renders_in_chromium`.
+#[test]
+#[ignore]
+fn report_renders_in_chromium() {
+    let r = tiny_report();
+    let dir = std::env::temp_dir().join(format!("mtjsim-report-chromium-{}", std::process::id()));
+    r.write(&dir).unwrap();
+    let png = dir.join("report.png");
+    let status = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1200,3000",
+            &format!("--screenshot={}", png.display()),
+        ])
+        .arg(format!("file://{}", dir.join("report.html").display()))
+        .status()
+        .expect("chromium is installed (apt-get install -y chromium)");
+    assert!(status.success());
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((w, h), (1200, 3000));
+    // A blank page compresses to a few KB; tables, text and three plots do not.
+    assert!(
+        bytes.len() > 60_000,
+        "screenshot only {} bytes",
+        bytes.len()
+    );
+}
