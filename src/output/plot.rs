@@ -27,10 +27,11 @@ pub const CHART_SIZE: (u32, u32) = (WIDTH, 600);
 /// SVGs small and drawing fast without hiding spikes.
 const MAX_DRAWN_POINTS: usize = 4 * WIDTH as usize;
 
-const FONT: &str = "sans-serif";
+/// Family name under which the bundled DejaVu font is registered (every plot in the crate).
+pub(crate) const FONT: &str = "sans-serif";
 
 /// A colour-blind-friendly categorical palette (Tableau 10).
-const PALETTE: [RGBColor; 10] = [
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -47,7 +48,8 @@ fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-fn ensure_font() -> Result<(), String> {
+/// Register the bundled font once per process (plotters' `ab_glyph` backend has no system fonts).
+pub(crate) fn ensure_font() -> Result<(), String> {
     static FONT_OK: OnceLock<Result<(), String>> = OnceLock::new();
     FONT_OK
         .get_or_init(|| {

@@ -1,43 +1,14 @@
 //! SVG figures of the report (plotters, bundled DejaVu font, rendered to strings).
 
-use std::sync::OnceLock;
-
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 
 use super::Report;
 
-const FONT: &str = "dejavu-report";
-
-fn font() -> Result<(), String> {
-    static OK: OnceLock<Result<(), String>> = OnceLock::new();
-    OK.get_or_init(|| {
-        plotters::style::register_font(
-            FONT,
-            FontStyle::Normal,
-            include_bytes!("../../assets/DejaVuSans.ttf"),
-        )
-        .map_err(|_| "bundled font DejaVuSans.ttf is invalid".to_string())
-    })
-    .clone()
-}
+use crate::output::plot::{FONT, PALETTE as COLORS, ensure_font as font};
 
 fn err<E: std::fmt::Display>(e: E) -> String {
     format!("plot: {e}")
 }
-
-const COLORS: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
 
 /// All figures as (file name, SVG text).
 pub fn all(r: &Report) -> Result<Vec<(String, String)>, String> {
