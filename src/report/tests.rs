@@ -135,12 +135,29 @@ fn html_checker_rejects_broken_nesting() {
     assert!(check_html("<html><img src=\"http://x\"></html>").is_err());
 }
 
-/// Render report.html in headless Chromium (Debian's `chromium` package) to a PNG and check
-/// it is a real, non-trivial image. Ignored: needs chromium; run with
-/// `cargo test --release -- --ignored report_renders_in_chromium`.
+/// Render report.html in headless Chromium (Debian's `chromium` package, installed by
+/// `.ci/run`) to a PNG and check it is a real, non-trivial image. Without chromium the test
+/// is skipped with a note, except under `CI`, where a missing browser is a setup error.
 #[test]
-#[ignore]
 fn report_renders_in_chromium() {
+    let have_chromium = std::process::Command::new("chromium")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_chromium {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "report_renders_in_chromium: chromium is not on PATH but CI is set; install chromium"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: report_renders_in_chromium skipped: chromium is not on PATH"
+        );
+        return;
+    }
     let r = tiny_report();
     let dir = std::env::temp_dir().join(format!("mtjsim-report-chromium-{}", std::process::id()));
     r.write(&dir).unwrap();
@@ -155,8 +172,10 @@ fn report_renders_in_chromium() {
             &format!("--screenshot={}", png.display()),
         ])
         .arg(format!("file://{}", dir.join("report.html").display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .status()
-        .expect("chromium is installed (apt-get install -y chromium)");
+        .expect("chromium starts");
     assert!(status.success());
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
