@@ -1119,4 +1119,70 @@ mod tests {
         assert_eq!(r.total, windows.len() * ad.channels);
         assert!(r.max_analog < 0.05, "analog error {} LSB", r.max_analog);
     }
+
+    /// End to end on one held-out sample (≈ 40 s on 2 cores, hence ignored; run with
+    /// `cargo test --release -- --ignored trained_ipnet_end_to_end`): default settings
+    /// (wire R = 1 Ω, neuron noise on). The circuit-in-the-loop class equals the trained
+    /// network's, the behavioural class equals the software reference (same spikes, same
+    /// backbone), spikes agree on ≥ 97 % of neuron-steps, every pixel read is accounted
+    /// for, and the simulated energies equal the engine's ∫v·i.
+    #[test]
+    #[ignore]
+    fn trained_ipnet_end_to_end() {
+        let net = frontier();
+        let data = one_sample(&net);
+        let cfg = HwConfig {
+            scheme: Scheme::Differential,
+            bits: 6,
+            tile: 64,
+            array: ArrayParams {
+                noise: false,
+                ..ArrayParams::default()
+            },
+            neuron_noise: true,
+            seed: 1,
+        };
+        let (r, x) = evaluate_trained(
+            &net,
+            "weights/ipnet_frontier_11",
+            &data,
+            1,
+            &card("pmtj_mem"),
+            &card("ipn_neuron"),
+            &cfg,
+            "test",
+            &|_| {},
+        )
+        .unwrap();
+        let s = &r.samples[0];
+        assert_eq!(s.behavioural_class, x.reference_classes[0]);
+        assert_eq!(s.circuit_class, x.reference_classes[0]);
+        assert!(s.behavioural_spikes > 0 && s.circuit_spikes > 0);
+        assert!(s.spikes_equal as f64 >= 0.97 * s.spikes_total as f64);
+        assert_eq!(x.tile_pixel_runs, 256);
+        assert_eq!(r.tile_runs.len(), 256);
+        assert!(r.tile_runs.iter().all(|(_, t)| t.currents.len() == 8));
+        let sim: f64 = r
+            .tile_runs
+            .iter()
+            .flat_map(|(_, t)| &t.window_energy_j)
+            .sum::<f64>()
+            + r.neuron_energy
+                .iter()
+                .map(|e| e.heat_j + e.fire_j + e.reset_j)
+                .sum::<f64>();
+        let engine: f64 = r
+            .tile_runs
+            .iter()
+            .map(|(_, t)| t.engine_energy_j)
+            .sum::<f64>()
+            + r.neuron_engine_energy_j;
+        assert!(
+            (sim - engine).abs() <= 1e-6 * engine,
+            "{sim:e} vs {engine:e}"
+        );
+        // Quantization bound + what the ADC misrounded (levels × scale).
+        let adc = r.mvm_max_abs_err as f64 * r.quant_error[0].1;
+        assert!(x.drive_max_err <= x.drive_err_bound + adc + 1e-9);
+    }
 }

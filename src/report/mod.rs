@@ -557,7 +557,7 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "| largest drive error |x_sensed − x_trained| (bound 9·scale/2) | {:.4} Ic0 ({:.4} Ic0) |",
+            "| largest drive error max abs(x_sensed − x_trained) (bound 9·scale/2) | {:.4} Ic0 ({:.4} Ic0) |",
             h.drive_max_err, h.drive_err_bound
         );
         let _ = writeln!(
