@@ -11,7 +11,7 @@ use crate::mapping::pipeline::{EvalConfig, evaluate};
 use crate::mapping::quantize::Scheme;
 use crate::mapping::tile::{ArrayParams, map_layers, netlist};
 use crate::mapping::trained::{
-    FrontierAdapter, HwConfig, ROWS, evaluate_trained, neuron_step_netlist,
+    FrontierAdapter, HwConfig, ROWS, evaluate_trained, neuron_step_netlist, pixel_tile,
 };
 use crate::netlist::number;
 use crate::network::model::Network;
@@ -324,7 +324,7 @@ fn map_trained(m: &MapArgs, dir: &Path, name: &str) -> Result<(), String> {
     let net = load_trained(dir, name)?;
     let ad = FrontierAdapter::from_network(&net)?;
     let q = ad.quantize(scheme, bits);
-    let mapping = map_layers(std::slice::from_ref(&q), scheme, bits, tile)?;
+    let mapping = pixel_tile(std::slice::from_ref(&q), scheme, bits, tile)?;
     let (card, _) = load_card(&m.model_lib)?;
     let (neu, _) = load_card(&m.neuron_lib)?;
     std::fs::create_dir_all(&m.out).map_err(|e| format!("{}: {e}", m.out.display()))?;

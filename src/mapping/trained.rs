@@ -149,6 +149,25 @@ impl FrontierAdapter {
     }
 }
 
+/// Map the quantized 9-row layer onto the one tile each pixel owns.
+pub fn pixel_tile(
+    qs: &[Quantized],
+    scheme: Scheme,
+    bits: u32,
+    tile: usize,
+) -> Result<Mapping, String> {
+    let mapping = map_layers(qs, scheme, bits, tile)?;
+    if mapping.tiles.len() != 1 {
+        let cols = qs.first().map_or(0, |q| q.out) * 2 * scheme.columns_per_side(bits);
+        return Err(format!(
+            "a pixel's IP input layer ({ROWS} rows x {cols} columns with scheme {} and {bits} bits) must fit one tile; --tile {tile} gives {} tiles",
+            scheme.name(),
+            mapping.tiles.len()
+        ));
+    }
+    Ok(mapping)
+}
+
 /// Settings of the hardware run.
 #[derive(Debug, Clone, Serialize)]
 pub struct HwConfig {
@@ -183,6 +202,17 @@ pub struct HwExtra {
     /// Neuron-steps where both the circuit and the behavioural layer (float drives) spiked:
     /// with the spike totals, the hit rate of the circuit on the behavioural spikes.
     pub spikes_both: usize,
+    /// Circuit-only spikes (the behavioural layer on the same sensed drives did not fire),
+    /// and how many of them came from a neuron that had already fired in the circuit at an
+    /// earlier step (after a spike the device heats in AP, which the table's h(x), measured
+    /// in P, does not include).
+    pub circuit_only: usize,
+    pub circuit_only_after_fire: usize,
+    /// Σ over neuron-steps of the calibration's Monte Carlo switching probability P_sw(x, θ)
+    /// (bilinear in the table, not the logistic summary whose tails are too heavy) on the sensed
+    /// drives: the spike count stochastic devices should give (the trained layer fires
+    /// deterministically at x ≥ x50(θ)).
+    pub expected_stochastic_spikes: f64,
     /// Largest |x_sensed − x_float| (units of Ic0) and the stated bound.
     pub drive_max_err: f64,
     pub drive_err_bound: f64,
@@ -646,14 +676,7 @@ pub fn evaluate_trained(
     let ad = FrontierAdapter::from_network(net)?;
     let q = ad.quantize(cfg.scheme, cfg.bits);
     let qs = vec![q.clone()];
-    let mapping = map_layers(&qs, cfg.scheme, cfg.bits, cfg.tile)?;
-    if mapping.tiles.len() != 1 {
-        return Err(format!(
-            "the 9-row IP input layer must fit one tile per pixel; --tile {} gives {} tiles",
-            cfg.tile,
-            mapping.tiles.len()
-        ));
-    }
+    let mapping = pixel_tile(&qs, cfg.scheme, cfg.bits, cfg.tile)?;
     let (i_p, i_ap) = calibrate_unit(syn, &cfg.array)?;
     let i_unit = i_p - i_ap;
     if i_unit.is_nan() || i_unit <= 0.0 {
@@ -727,6 +750,9 @@ pub fn evaluate_trained(
         spike_agreement_mvm: 0.0,
         spike_agreement_neuron: 0.0,
         spikes_both: 0,
+        circuit_only: 0,
+        circuit_only_after_fire: 0,
+        expected_stochastic_spikes: 0.0,
         drive_max_err: 0.0,
         drive_err_bound: 0.5 * q.scale * ROWS as f64,
         tile_transients: 0,
@@ -810,6 +836,12 @@ pub fn evaluate_trained(
             .iter()
             .map(|x| {
                 let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                // Expected spikes of stochastic devices: the table's P_sw(x, θ).
+                extra.expected_stochastic_spikes += xf
+                    .iter()
+                    .zip(&theta)
+                    .map(|(&xi, &th)| p_sw_table(table, xi as f64, th as f64))
+                    .sum::<f64>();
                 ip_step(table, &mut theta, &xf)
             })
             .collect();
@@ -881,6 +913,16 @@ pub fn evaluate_trained(
                 extra.spikes_both += (beh[t][j] & circ[t][j]) as usize;
             }
         }
+        for j in 0..px * ch {
+            let mut fired_before = false;
+            for t in 0..bins {
+                if circ[t][j] == 1 && beh_q[t][j] == 0 {
+                    extra.circuit_only += 1;
+                    extra.circuit_only_after_fire += fired_before as usize;
+                }
+                fired_before |= circ[t][j] == 1;
+            }
+        }
         n_spk += bins * px * ch;
         out.samples.push(SampleResult {
             behavioural_class: beh_class,
@@ -896,6 +938,17 @@ pub fn evaluate_trained(
     extra.spike_agreement_mvm = agree_mvm as f64 / n_spk.max(1) as f64;
     extra.spike_agreement_neuron = agree_neu as f64 / n_spk.max(1) as f64;
     Ok((out, extra))
+}
+
+/// The calibration's Monte Carlo switching probability at (x, θ), bilinear on its grids
+/// (clamped at the ends; 0 for x ≤ 0, where the current does not push towards AP).
+pub fn p_sw_table(t: &CalibTable, x: f64, theta_k: f64) -> f64 {
+    use crate::network::calib::interp;
+    if x <= 0.0 || t.p_sw.is_empty() {
+        return 0.0;
+    }
+    let rows: Vec<f64> = t.p_sw.iter().map(|r| interp(&t.x_grid, r, x).0).collect();
+    interp(&t.theta_grid_k, &rows, theta_k).0.clamp(0.0, 1.0)
 }
 
 /// Class of the trained backbone on IP spikes `[T][S·S·C]`.

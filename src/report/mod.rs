@@ -557,6 +557,16 @@ impl Report {
         );
         let _ = writeln!(
             o,
+            "| circuit-only spikes (vs behavioural on the same drives) / of them in neurons that had fired before | {} / {} |",
+            h.circuit_only, h.circuit_only_after_fire
+        );
+        let _ = writeln!(
+            o,
+            "| spikes expected from the calibration's Monte Carlo P_sw(x, θ) on the sensed drives (stochastic devices) | {:.1} |",
+            h.expected_stochastic_spikes
+        );
+        let _ = writeln!(
+            o,
             "| largest drive error max abs(x_sensed − x_trained) (bound 9·scale/2) | {:.4} Ic0 ({:.4} Ic0) |",
             h.drive_max_err, h.drive_err_bound
         );
