@@ -181,6 +181,7 @@ fn trained_backbone_energy_adds_up() {
     let r = tiny_report();
     let before = r.energy_total_j;
     let n_parts = r.energy_parts.len();
+    let (tiles, cells) = (r.tiles, r.cells);
     let arch = Arch::new(ModelKind::Ipnet, Placement::Frontier, 11, 8);
     let label = r.sample_classes[0].0.unwrap_or(3);
     let hw = HwExtra {
@@ -224,4 +225,24 @@ fn trained_backbone_energy_adds_up() {
     // Reference accuracy from the labels: the one sample's reference class is its label
     // (when the tiny network has labels), else there is no accuracy.
     assert_eq!(tr.accuracy_reference, r2.sample_classes[0].0.map(|_| 1.0));
+    // One tile per pixel: counts scale with the pixels.
+    assert_eq!(r2.tiles, 256 * tiles);
+    assert_eq!(r2.cells, 256 * cells);
+    // The trained section renders: every row of its table has exactly two cells (a stray
+    // `|` in a label would split it), and the HTML stays well-formed.
+    let md = r2.markdown(&[]);
+    let sec = md
+        .split("## Trained IPNet")
+        .nth(1)
+        .unwrap()
+        .split("\n#")
+        .next()
+        .unwrap();
+    let rows: Vec<&str> = sec.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(rows.len() >= 8, "{sec}");
+    for row in rows {
+        assert_eq!(row.matches('|').count(), 3, "bad table row: {row}");
+    }
+    let svgs = super::plots::all(&r2).unwrap();
+    check_html(&r2.html(&md, &svgs)).unwrap();
 }
