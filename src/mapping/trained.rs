@@ -1130,6 +1130,26 @@ mod tests {
         assert!(th > 20.0, "the drive must heat the neuron: {th} K");
     }
 
+    /// The Monte Carlo P_sw lookup used for the expected spike count hits the table at its
+    /// nodes, interpolates between them, and is 0 for drives that do not push towards AP.
+    #[test]
+    fn p_sw_lookup_matches_calibration_table() {
+        let net = frontier();
+        let t = net.table.as_deref().unwrap();
+        for (j, th) in t.theta_grid_k.iter().enumerate() {
+            for (i, x) in t.x_grid.iter().enumerate().skip(1) {
+                assert!((p_sw_table(t, *x, *th) - t.p_sw[j][i]).abs() < 1e-12);
+            }
+        }
+        let (x0, x1) = (t.x_grid[15], t.x_grid[16]);
+        let (a, b) = (t.p_sw[2][15], t.p_sw[2][16]);
+        let mid = p_sw_table(t, 0.5 * (x0 + x1), t.theta_grid_k[2]);
+        assert!((mid - 0.5 * (a + b)).abs() < 1e-12);
+        assert_eq!(p_sw_table(t, -2.0, 40.0), 0.0);
+        // Hot neurons switch more easily at the same drive (intrinsic plasticity).
+        assert!(p_sw_table(t, 1.5, 80.0) > p_sw_table(t, 1.5, 0.0));
+    }
+
     /// A fired neuron's reset pulse returns it to P and costs about I²·R_P·t (R between
     /// R_P and R_AP while it switches).
     #[test]
