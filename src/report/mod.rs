@@ -597,7 +597,7 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "With array noise and variation off every pixel's tile is the same circuit and a read settles within its window (settling time below), so each distinct 9-row input vector of a sample is simulated once and its currents, levels and energy are used for every pixel-step that applies it; no pixel is dropped (with `--array-noise` each pixel's tile is simulated on its own). Monte Carlo over device variation is not run for trained checkpoints yet. The reset is ideal in time (as in training: its heat is not fed back and it adds no time); its energy is the simulated pulse × the number of circuit spikes. Backbone latency is not estimated.\n"
+            "With array noise and variation off every pixel's tile is the same circuit and a read settles within its window (settling time below), so each distinct 9-row input vector of a sample is simulated once and its currents, levels and energy are used for every pixel-step that applies it (levels equal per-pixel simulation; a read's energy depends slightly on the read before it, which this ignores: +0.29 % of the array energy on a whole held-out sample, test distinct_reads_whole_sample); no pixel is dropped (with `--array-noise` each pixel's tile is simulated on its own). Monte Carlo over device variation is not run for trained checkpoints yet. The reset is ideal in time (as in training: its heat is not fed back and it adds no time); its energy is the simulated pulse × the number of circuit spikes. Backbone latency is not estimated.\n"
         );
     }
 
