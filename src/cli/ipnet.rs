@@ -288,7 +288,8 @@ fn default_name(model: ModelKind, placement: Placement, classes: usize) -> Strin
     }
 }
 
-fn test_set(classes: usize, n: usize) -> Dataset {
+/// The held-out synthetic test set of `classes` classes (seed TEST_SEED + classes).
+pub(crate) fn test_set(classes: usize, n: usize) -> Dataset {
     train::synthetic(
         classes,
         n,

@@ -88,6 +88,19 @@ pub fn baselines(d: &Digital, i: usize, h: usize, k: usize) -> Vec<Baseline> {
     ]
 }
 
+/// A digital network part with `weights` stored words read `weight_reads` times per
+/// inference in total and `macs` multiply-accumulates (same per-word and per-MAC energies
+/// and SRAM tiers as the baselines): used for the trained IPNet's digital backbone.
+pub fn digital_part(
+    d: &Digital,
+    name: &str,
+    weights: f64,
+    weight_reads: f64,
+    macs: f64,
+) -> Baseline {
+    make(d, name, weights, weight_reads, macs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

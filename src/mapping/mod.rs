@@ -12,6 +12,8 @@
 //! - [`neuron`]: the intrinsic-plasticity neuron, behaviourally and as `N` elements in a
 //!   transient (heating, firing, reset energies).
 //! - [`pipeline`]: circuit-in-the-loop inference over samples and time steps.
+//! - [`trained`]: a trained frontier IPNet checkpoint on the hardware (IP layer simulated,
+//!   backbone digital).
 
 pub mod circuit;
 pub mod network;
@@ -21,3 +23,4 @@ pub mod quantize;
 #[cfg(test)]
 pub(crate) mod tests;
 pub mod tile;
+pub mod trained;

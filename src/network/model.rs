@@ -383,6 +383,31 @@ impl Network {
         Ok((logits, ip_drive))
     }
 
+    /// Logits `[1, classes]` of a frontier IPNet from given IP-layer spikes `[T][S·S·C]`
+    /// (neuron index `(y·S + x)·C + c`, the order of [`Network::ip_trace`]): the digital
+    /// backbone alone, so spikes from a simulated circuit can be classified by the trained
+    /// network. Same operations as the tail of [`Network::forward_opts`] (a test checks that
+    /// the two agree on the behavioural spikes).
+    pub fn forward_from_frontier_spikes(&self, spikes: &[Vec<u8>]) -> Result<Tensor> {
+        let a = &self.arch;
+        if a.placement != Some(Placement::Frontier) {
+            candle_core::bail!("forward_from_frontier_spikes needs a frontier IPNet");
+        }
+        let (t, s, c) = (a.bins, a.size, a.ip_channels);
+        if spikes.len() != t || spikes.iter().any(|v| v.len() != s * s * c) {
+            candle_core::bail!("spikes must be {t} steps x {} neurons", s * s * c);
+        }
+        let v: Vec<f32> = spikes.iter().flatten().map(|&x| x as f32).collect();
+        let mut h = Tensor::from_vec(v, (t, s, s, c), &Device::Cpu)?;
+        h = conv(&h, self.p("conv1.w")?, self.p("conv1.b")?)?.relu()?;
+        h = conv(&h, self.p("conv2.w")?, self.p("conv2.b")?)?.relu()?;
+        h = conv(&h, self.p("conv3.w")?, self.p("conv3.b")?)?.relu()?;
+        h = h.reshape((t, ()))?;
+        h = linear(&h, self.p("fc1.w")?, self.p("fc1.b")?)?.relu()?;
+        let feat = h.reshape((1, t, a.hidden))?.mean(1)?;
+        linear(&feat, self.p("head.w")?, self.p("head.b")?)
+    }
+
     /// Temporal module on `[B, T, H]` → `[B, T, H]`.
     fn temporal(&self, seq: &Tensor) -> Result<Tensor> {
         let (b, t, hd) = seq.dims3()?;

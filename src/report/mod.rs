@@ -14,6 +14,8 @@ use crate::energy::EnergyTable;
 use crate::energy::baseline::{Baseline, baselines};
 use crate::mapping::network::{LayerKind, NetworkFile};
 use crate::mapping::pipeline::{EvalResult, McPoint};
+use crate::mapping::trained::HwExtra;
+use crate::network::model::Arch;
 
 /// Where the numbers came from.
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +76,8 @@ pub struct Report {
     pub neuron_steps: usize,
     pub accuracy_behavioural: Option<f64>,
     pub accuracy_circuit: Option<f64>,
+    /// Per sample: (label, behavioural class, circuit class).
+    pub sample_classes: Vec<(Option<usize>, usize, usize)>,
     /// Per-weight quantization bound (max |w − q·scale|) per layer and the IR-drop bound
     /// (relative to one cell's on/off current difference, per column).
     pub quant_error: Vec<(f64, f64)>,
@@ -109,6 +113,24 @@ pub struct Report {
     pub neuron_runs: u64,
     pub neuron_wall_s: f64,
     pub energy_table: EnergyTable,
+    /// Present when the report is of a trained IPNet checkpoint (IP layer simulated,
+    /// backbone digital): see [`Report::with_trained`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trained: Option<TrainedSection>,
+}
+
+/// The trained-checkpoint part of a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainedSection {
+    pub hw: HwExtra,
+    /// Accuracy of the trained float network (software reference) on the same samples.
+    pub accuracy_reference: Option<f64>,
+    /// Digital backbone (conv1–conv3, fc1, head) per inference: MACs and weight reads.
+    pub backbone: Baseline,
+    /// MACs of the IP input layer done by the crossbars (not in the backbone).
+    pub ip_in_macs: u64,
+    /// Per sample: label, reference class, behavioural class, circuit class.
+    pub classes: Vec<(Option<usize>, usize, usize, usize)>,
 }
 
 fn si(x: f64, unit: &str) -> String {
@@ -356,6 +378,11 @@ impl Report {
             neuron_steps: st,
             accuracy_behavioural: acc(&|s| s.behavioural_class),
             accuracy_circuit: acc(&|s| s.circuit_class),
+            sample_classes: r
+                .samples
+                .iter()
+                .map(|s| (s.label, s.behavioural_class, s.circuit_class))
+                .collect(),
             quant_error: r.quant_error.clone(),
             ir_drop_bound_lsb: ir_lsb,
             max_analog_err_lsb: r.max_analog_err_lsb,
@@ -397,7 +424,71 @@ impl Report {
             neuron_runs: r.neuron_runs,
             neuron_wall_s: r.neuron_wall_s,
             energy_table: t.clone(),
+            trained: None,
         }
+    }
+
+    /// Add a trained checkpoint's digital backbone (energy from the per-operation table)
+    /// and its software reference to a report built from the hardware run of its IP layer.
+    pub fn with_trained(mut self, hw: &HwExtra, arch: &Arch, t: &EnergyTable) -> Report {
+        let (macs, _) = arch.inference_ops();
+        let s = arch.size as u64;
+        let ip_in_macs = s * s * arch.ip_channels as u64 * 2 * arch.bins as u64;
+        let ip_params = (arch.ip_channels * 3) as f64;
+        let bb_weights = arch.param_count() as f64 - ip_params;
+        // Weights read once per time bin (conv kernels held in registers across positions);
+        // the head once per inference.
+        let head = (arch.classes * (arch.hidden + 1)) as f64;
+        let reads = (bb_weights - head) * arch.bins as f64 + head;
+        let backbone = crate::energy::baseline::digital_part(
+            &t.digital,
+            "digital backbone (conv1–3, fc1, head)",
+            bb_weights,
+            reads,
+            (macs - ip_in_macs) as f64,
+        );
+        self.energy_parts.push(EnergyPart {
+            name: "digital backbone: MACs (8-bit)".into(),
+            joules: backbone.compute_j,
+            origin: "table".into(),
+            count: backbone.macs,
+            per_op_j: Some(backbone.compute_j / backbone.macs.max(1.0)),
+        });
+        self.energy_parts.push(EnergyPart {
+            name: format!("digital backbone: weight reads ({})", backbone.tier),
+            joules: backbone.memory_j,
+            origin: "table".into(),
+            count: backbone.memory_accesses,
+            per_op_j: Some(backbone.word_j),
+        });
+        self.energy_total_j = self.energy_parts.iter().map(|p| p.joules).sum();
+        // One tile per pixel: the mapping above is the tile of one pixel.
+        self.tiles *= hw.pixels;
+        self.cells *= hw.pixels;
+        self.array_area_m2 = self.cells as f64 * self.cell_area_m2;
+        // The transients actually simulated (the per-pixel runs are assembled from them).
+        self.tile_sims = hw.tile_sims.clone();
+        let classes: Vec<_> = hw
+            .reference_classes
+            .iter()
+            .zip(&self.sample_classes)
+            .map(|(&r, &(l, b, c))| (l, r, b, c))
+            .collect();
+        let labelled: Vec<_> = classes
+            .iter()
+            .filter_map(|c| c.0.map(|l| (l, c.1)))
+            .collect();
+        let accuracy_reference = (!labelled.is_empty()).then(|| {
+            labelled.iter().filter(|(l, r)| l == r).count() as f64 / labelled.len() as f64
+        });
+        self.trained = Some(TrainedSection {
+            hw: hw.clone(),
+            accuracy_reference,
+            backbone,
+            ip_in_macs,
+            classes,
+        });
+        self
     }
 
     /// Simulated parts of the energy (J per inference).
@@ -407,6 +498,107 @@ impl Report {
             .filter(|p| p.origin == "simulated")
             .map(|p| p.joules)
             .sum()
+    }
+
+    fn trained_markdown(&self, o: &mut String, tr: &TrainedSection) {
+        let h = &tr.hw;
+        let _ = writeln!(
+            o,
+            "## Trained IPNet: what runs on simulated hardware\n\n\
+             Checkpoint `{}`; calibration table of card `{}` ({}): step = one {} pulse of x·Ic0 \
+             (Ic0 = {}), decay d = {:.4} per step. **Simulated**: the IP input layer (1×1 conv, \
+             per pixel 9 binary rows = 2 polarities × 4 count bits + bias → {} drives) on one \
+             crossbar tile per pixel ({} pixels), and all {} IP neurons as `N` elements \
+             ({} pulse per step from the P state, thermal node carried over steps, Brown noise \
+             as in the calibration). **Digital (table estimate)**: the trained backbone \
+             (conv1–3, fc1, mean over time, head) runs in candle on the circuit's spikes; its \
+             energy = {:.0} MACs × 8-bit MAC + {:.0} weight reads.\n",
+            h.checkpoint,
+            h.calib_card,
+            h.calib_source,
+            si(h.step_s, "s"),
+            si(h.ic0_a, "A"),
+            h.decay,
+            h.channels,
+            h.pixels,
+            self.neurons,
+            si(h.step_s, "s"),
+            tr.backbone.macs,
+            tr.backbone.memory_accesses,
+        );
+        let _ = writeln!(o, "| measure | value |\n|---|---|");
+        let pct = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{:.1}%", 100.0 * v));
+        let _ = writeln!(
+            o,
+            "| accuracy: trained network (float, software) / behavioural IP layer / circuit-in-the-loop | {} / {} / {} |",
+            pct(tr.accuracy_reference),
+            pct(self.accuracy_behavioural),
+            pct(self.accuracy_circuit)
+        );
+        let _ = writeln!(
+            o,
+            "| spike agreement circuit vs behavioural (float drives) | {:.2}% |",
+            100.0 * self.spike_agreement
+        );
+        let _ = writeln!(
+            o,
+            "| … of which quantization + ADC: behavioural on sensed vs float drives | {:.2}% |",
+            100.0 * h.spike_agreement_mvm
+        );
+        let _ = writeln!(
+            o,
+            "| … of which the neuron circuit: circuit vs behavioural on the same sensed drives | {:.2}% |",
+            100.0 * h.spike_agreement_neuron
+        );
+        let _ = writeln!(
+            o,
+            "| spikes: behavioural / circuit / both (of {} neuron-steps) | {} / {} / {} |",
+            self.neuron_steps, self.spikes_behavioural, self.spikes_circuit, h.spikes_both
+        );
+        let _ = writeln!(
+            o,
+            "| circuit-only spikes (vs behavioural on the same drives) / of them in neurons that had fired before | {} / {} |",
+            h.circuit_only, h.circuit_only_after_fire
+        );
+        let _ = writeln!(
+            o,
+            "| spikes expected from the calibration's Monte Carlo P_sw(x, θ) on the sensed drives (stochastic devices) | {:.1} |",
+            h.expected_stochastic_spikes
+        );
+        let _ = writeln!(
+            o,
+            "| largest drive error max abs(x_sensed − x_trained) (bound 9·scale/2) | {:.4} Ic0 ({:.4} Ic0) |",
+            h.drive_max_err, h.drive_err_bound
+        );
+        let _ = writeln!(
+            o,
+            "| tile transients simulated / pixel reads they cover | {} / {} |",
+            h.tile_transients, h.tile_pixel_runs
+        );
+        let _ = writeln!(
+            o,
+            "| reset of a fired neuron (one simulated {} pulse of {}; back in P: {}) | {} each |\n",
+            si(h.reset_s, "s"),
+            si(h.reset_i_a, "A"),
+            if h.reset_ok { "yes" } else { "NO" },
+            si(h.reset_j, "J")
+        );
+        let _ = writeln!(
+            o,
+            "Per sample (label / trained float / behavioural / circuit): {}\n",
+            tr.classes
+                .iter()
+                .map(|(l, r, b, c)| format!(
+                    "{} / {r} / {b} / {c}",
+                    l.map_or("–".into(), |x| x.to_string())
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        let _ = writeln!(
+            o,
+            "With array noise and variation off every pixel's tile is the same circuit and a read settles within its window (settling time below), so each distinct 9-row input vector of a sample is simulated once and its currents, levels and energy are used for every pixel-step that applies it (levels equal per-pixel simulation; a read's energy depends slightly on the read before it, which this ignores: +0.29 % of the array energy on a whole held-out sample, test distinct_reads_whole_sample); no pixel is dropped (with `--array-noise` each pixel's tile is simulated on its own). Monte Carlo over device variation is not run for trained checkpoints yet. The reset is ideal in time (as in training: its heat is not fed back and it adds no time); its energy is the simulated pulse × the number of circuit spikes. Backbone latency is not estimated.\n"
+        );
     }
 
     /// A few lines for the terminal.
@@ -544,6 +736,9 @@ impl Report {
             self.ir_drop_bound_lsb,
             self.max_analog_err_lsb
         );
+        if let Some(tr) = &self.trained {
+            self.trained_markdown(&mut o, tr);
+        }
         if !self.mc.is_empty() {
             let _ = writeln!(
                 o,
@@ -679,9 +874,14 @@ impl Report {
         );
         let _ = writeln!(o, "## Provenance\n");
         let _ = writeln!(o, "- command: `{}`", p.command);
+        let tiles = if self.trained.is_some() {
+            "`tile_pixel.cir` (the first transient of distinct pixel reads)"
+        } else {
+            "`tile_l*_r*_c*.cir` (the first sample's read sequence)"
+        };
         let _ = writeln!(
             o,
-            "- tile netlists: `tile_l*_r*_c*.cir` in this folder (the first sample's read sequence; rerun any with `mtjsim run`); neuron netlist: `ip_neurons_step0.cir`"
+            "- tile netlists: {tiles} in this folder (rerun any with `mtjsim run`); neuron netlist: `ip_neurons_step0.cir`"
         );
         let _ = writeln!(
             o,

@@ -189,3 +189,79 @@ fn report_renders_in_chromium() {
         bytes.len()
     );
 }
+
+/// A trained checkpoint's report adds the digital backbone: the new parts are its MACs
+/// (`inference_ops` minus the crossbar's `ip_in` MACs) × the 8-bit MAC energy and its
+/// weight reads × the SRAM word energy, and the total is still the sum of all parts.
+#[test]
+fn trained_backbone_energy_adds_up() {
+    use crate::mapping::trained::HwExtra;
+    use crate::network::model::{Arch, ModelKind, Placement};
+    let r = tiny_report();
+    let before = r.energy_total_j;
+    let n_parts = r.energy_parts.len();
+    let (tiles, cells) = (r.tiles, r.cells);
+    let arch = Arch::new(ModelKind::Ipnet, Placement::Frontier, 11, 8);
+    let label = r.sample_classes[0].0.unwrap_or(3);
+    let hw = HwExtra {
+        checkpoint: "test".into(),
+        calib_card: "ipn_neuron".into(),
+        calib_source: "test".into(),
+        step_s: 10e-9,
+        decay: 0.6,
+        ic0_a: 25e-6,
+        pixels: 256,
+        channels: 4,
+        reference_classes: vec![label],
+        spike_agreement_mvm: 1.0,
+        spike_agreement_neuron: 1.0,
+        spikes_both: 0,
+        circuit_only: 0,
+        circuit_only_after_fire: 0,
+        expected_stochastic_spikes: 0.0,
+        drive_max_err: 0.0,
+        drive_err_bound: 0.1,
+        tile_transients: 1,
+        tile_pixel_runs: 256,
+        tile_sims: Vec::new(),
+        reset_j: 1e-13,
+        reset_ok: true,
+        reset_i_a: 1e-4,
+        reset_s: 5e-9,
+    };
+    let t = EnergyTable::default();
+    let r2 = r.with_trained(&hw, &arch, &t);
+    let sum: f64 = r2.energy_parts.iter().map(|p| p.joules).sum();
+    assert!((r2.energy_total_j - sum).abs() <= 1e-12 * sum);
+    assert_eq!(r2.energy_parts.len(), n_parts + 2);
+    let tr = r2.trained.as_ref().unwrap();
+    let macs = arch.inference_ops().0 - 16 * 16 * 4 * 2 * 8;
+    assert_eq!(tr.backbone.macs, macs as f64);
+    let mac_j = t.digital.mul8_j + t.digital.add8_j;
+    let added = r2.energy_total_j - before;
+    let want = macs as f64 * mac_j + tr.backbone.memory_accesses * tr.backbone.word_j;
+    assert!((added - want).abs() <= 1e-9 * want, "{added:e} vs {want:e}");
+    // Reference accuracy from the labels: the one sample's reference class is its label
+    // (when the tiny network has labels), else there is no accuracy.
+    assert_eq!(tr.accuracy_reference, r2.sample_classes[0].0.map(|_| 1.0));
+    // One tile per pixel: counts scale with the pixels.
+    assert_eq!(r2.tiles, 256 * tiles);
+    assert_eq!(r2.cells, 256 * cells);
+    // The trained section renders: every row of its table has exactly two cells (a stray
+    // `|` in a label would split it), and the HTML stays well-formed.
+    let md = r2.markdown(&[]);
+    let sec = md
+        .split("## Trained IPNet")
+        .nth(1)
+        .unwrap()
+        .split("\n#")
+        .next()
+        .unwrap();
+    let rows: Vec<&str> = sec.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(rows.len() >= 8, "{sec}");
+    for row in rows {
+        assert_eq!(row.matches('|').count(), 3, "bad table row: {row}");
+    }
+    let svgs = super::plots::all(&r2).unwrap();
+    check_html(&r2.html(&md, &svgs)).unwrap();
+}
