@@ -71,6 +71,9 @@ pub struct McPoint {
     pub class_agreement: f64,
     pub mvm_exact: f64,
     pub accuracy: Option<f64>,
+    /// Spike agreement of the IP layer with the behavioural network (trained path only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spike_agreement: Option<f64>,
 }
 
 /// Everything `eval --circuit` measured.
@@ -277,6 +280,7 @@ pub fn evaluate(
             class_agreement: agree as f64 / n.max(1) as f64,
             mvm_exact: e2 as f64 / t2.max(1) as f64,
             accuracy: (!net.labels.is_empty()).then(|| correct as f64 / n.max(1) as f64),
+            spike_agreement: None,
         });
     }
     let mut netlists: Vec<(String, String)> = cm

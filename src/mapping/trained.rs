@@ -33,9 +33,9 @@ use serde::Serialize;
 use super::circuit::{CircuitMvm, TileRun, calibrate_unit};
 use super::network::{IdealMvm, Mvm};
 use super::neuron::{NeuronEnergy, NeuronSpec};
-use super::pipeline::{EvalConfig, EvalResult, SampleResult};
+use super::pipeline::{EvalConfig, EvalResult, McPoint, SampleResult};
 use super::quantize::{Quantized, Scheme, quantize};
-use super::tile::{ArrayParams, Mapping, map_layers, model_line};
+use super::tile::{ArrayParams, Mapping, Variation, map_layers, model_line};
 use crate::analysis::simulate;
 use crate::circuit::Model;
 use crate::devices::mtj::params::MtjParams;
@@ -178,6 +178,10 @@ pub struct HwConfig {
     /// Brown thermal field in the neuron MTJs (the calibration's protocol: on).
     pub neuron_noise: bool,
     pub seed: u64,
+    /// Device-variation Monte Carlo: relative σ values and samples per point (see
+    /// [`variation_point`]); empty or 0 = none.
+    pub mc_sigmas: Vec<f64>,
+    pub mc_samples: usize,
 }
 
 /// What the trained-network path measured beyond [`EvalResult`].
@@ -938,9 +942,151 @@ pub fn evaluate_trained(
         });
     }
     out.mvm_exact = eq as f64 / tot.max(1) as f64;
+    out.config.mc_sigmas = cfg.mc_sigmas.clone();
+    out.config.mc_samples = cfg.mc_samples.min(n);
+    for &sigma in cfg.mc_sigmas.iter().filter(|_| cfg.mc_samples > 0) {
+        progress(&format!(
+            "Monte Carlo σ = {sigma}: per-pixel tiles with variation"
+        ));
+        out.mc.push(variation_point(
+            net,
+            &ad,
+            &mapping,
+            &qs,
+            data,
+            cfg.mc_samples.min(n),
+            syn,
+            &cfg.array,
+            sigma,
+            cfg.seed,
+            i_unit,
+            provenance,
+            &extra.reference_classes,
+        )?);
+    }
     extra.spike_agreement_mvm = agree_mvm as f64 / n_spk.max(1) as f64;
     extra.spike_agreement_neuron = agree_neu as f64 / n_spk.max(1) as f64;
     Ok((out, extra))
+}
+
+/// One point of the device-variation Monte Carlo: RA, TMR and Ku of every synapse cell
+/// drawn with relative σ, a new chip per sample (each of the 256 pixel tiles its own draw),
+/// every pixel's tile simulated on its own, and the *behavioural* IP layer on the sensed
+/// drives (as in the untrained pipeline: the sweep isolates what synapse variation does to
+/// the products and the decisions; the neuron circuit's own cost is the main table's).
+///
+/// A pixel's tile is one fixed circuit during a sample and a read settles within its
+/// window, so a pixel's repeated input vectors (a quiet pixel applies only its bias row,
+/// step after step) sense the same levels: each pixel simulates its *distinct* reads once
+/// (checked against the full per-step transient in `repeated_reads_sense_alike_with_variation`).
+#[allow(clippy::too_many_arguments)]
+fn variation_point(
+    net: &Network,
+    ad: &FrontierAdapter,
+    mapping: &Mapping,
+    qs: &[Quantized],
+    data: &Dataset,
+    samples: usize,
+    syn: &Model,
+    array: &ArrayParams,
+    sigma: f64,
+    seed: u64,
+    i_unit: f64,
+    provenance: &str,
+    reference_classes: &[usize],
+) -> Result<McPoint, String> {
+    let table: &CalibTable = net.table.as_deref().ok_or("no calibration table")?;
+    let mut arr = array.clone();
+    arr.variation = Variation {
+        ra: sigma,
+        tmr: sigma,
+        ku: sigma,
+    };
+    arr.seed = seed.wrapping_add((sigma * 1e6) as u64);
+    let q = &qs[0];
+    let (px, ch, bins) = (ad.pixels(), ad.channels, ad.bins);
+    let (mut agree, mut correct, mut labelled) = (0usize, 0usize, 0usize);
+    let (mut equal, mut total, mut spikes_equal, mut spikes_total) =
+        (0usize, 0usize, 0usize, 0usize);
+    for k in 0..samples {
+        let frames = data.sample(k);
+        let rows = ad.rows(frames);
+        let levels: Vec<Vec<Vec<i64>>> = (0..px)
+            .into_par_iter()
+            .map(|p| {
+                let (windows, of_step) = distinct_windows(&rows[p]);
+                let m = run_pixel_tile(
+                    mapping,
+                    qs,
+                    syn,
+                    &arr,
+                    i_unit,
+                    provenance,
+                    (k * px + p) as u64,
+                    &windows,
+                )?;
+                let lv: Vec<Vec<i64>> = of_step.iter().map(|&j| m.levels[j].clone()).collect();
+                // Exactness per pixel-step (as in the main table), not per distinct read.
+                let want = IdealMvm { q: qs }.layer(0, &rows[p])?;
+                let pairs = lv.iter().flatten().zip(want.iter().flatten());
+                let eq = pairs.filter(|(a, b)| a == b).count();
+                Ok((lv, eq, bins * ch))
+            })
+            .collect::<Result<Vec<_>, String>>()?
+            .into_iter()
+            .map(|(lv, e, t)| {
+                equal += e;
+                total += t;
+                lv
+            })
+            .collect();
+        let tr = net
+            .ip_trace(frames)
+            .map_err(|e| e.to_string())?
+            .ok_or("no IP trace")?;
+        let mut theta = vec![0f32; px * ch];
+        let spikes: Vec<Vec<u8>> = (0..bins)
+            .map(|t| {
+                let x: Vec<f32> = (0..px * ch)
+                    .map(|j| (q.scale * levels[j / ch][t][j % ch] as f64) as f32)
+                    .collect();
+                ip_step(table, &mut theta, &x)
+            })
+            .collect();
+        for (a, b) in spikes.iter().flatten().zip(tr.spikes.iter().flatten()) {
+            spikes_total += 1;
+            spikes_equal += (a == b) as usize;
+        }
+        let class = class_of(net, &spikes)?;
+        agree += (Some(&class) == reference_classes.get(k)) as usize;
+        if let Some(&l) = data.labels.get(k) {
+            labelled += 1;
+            correct += (class == l as usize) as usize;
+        }
+    }
+    Ok(McPoint {
+        sigma,
+        samples,
+        class_agreement: agree as f64 / samples.max(1) as f64,
+        mvm_exact: equal as f64 / total.max(1) as f64,
+        accuracy: (labelled > 0).then(|| correct as f64 / labelled as f64),
+        spike_agreement: Some(spikes_equal as f64 / spikes_total.max(1) as f64),
+    })
+}
+
+/// A pixel's distinct input vectors (first-seen order) and, per step, the index of its own.
+fn distinct_windows(steps: &[Vec<u8>]) -> (Vec<Vec<u8>>, Vec<usize>) {
+    let mut distinct: Vec<Vec<u8>> = Vec::new();
+    let of_step = steps
+        .iter()
+        .map(|w| {
+            distinct.iter().position(|d| d == w).unwrap_or_else(|| {
+                distinct.push(w.clone());
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    (distinct, of_step)
 }
 
 /// The calibration's Monte Carlo switching probability at (x, θ), bilinear on its grids
@@ -1153,6 +1299,51 @@ mod tests {
         assert!(p_sw_table(t, 1.5, 80.0) > p_sw_table(t, 1.5, 0.0));
     }
 
+    /// With device variation (σ = 10 % of RA, TMR, Ku) a pixel's tile is still one fixed
+    /// circuit during a sample: repeated reads in its full per-step transient sense the same
+    /// levels as its distinct reads simulated once (what `variation_point` relies on), and
+    /// the variation is real (the varied tile's analog error differs from the ideal tile's).
+    #[test]
+    fn repeated_reads_sense_alike_with_variation() {
+        let net = frontier();
+        let ad = FrontierAdapter::from_network(&net).unwrap();
+        let qs = vec![ad.quantize(Scheme::Differential, 6)];
+        let mapping = pixel_tile(&qs, Scheme::Differential, 6, 64).unwrap();
+        let syn = card("pmtj_mem");
+        let ideal = ArrayParams {
+            noise: false,
+            ..ArrayParams::default()
+        };
+        let (i_p, i_ap) = calibrate_unit(&syn, &ideal).unwrap();
+        let mut varied = ideal.clone();
+        varied.variation = Variation {
+            ra: 0.1,
+            tmr: 0.1,
+            ku: 0.1,
+        };
+        let bias = vec![0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let busy = vec![1, 1, 0, 1, 0, 0, 1, 0, 1];
+        let steps = vec![bias.clone(), busy.clone(), bias.clone(), bias.clone(), busy];
+        let (distinct, of_step) = distinct_windows(&steps);
+        assert_eq!(distinct.len(), 2);
+        assert_eq!(of_step, vec![0, 1, 0, 0, 1]);
+        let run = |p: &ArrayParams, w: &[Vec<u8>]| {
+            run_pixel_tile(&mapping, &qs, &syn, p, i_p - i_ap, "test", 7, w).unwrap()
+        };
+        let full = run(&varied, &steps);
+        let once = run(&varied, &distinct);
+        for (t, &j) in of_step.iter().enumerate() {
+            assert_eq!(full.levels[t], once.levels[j], "step {t}");
+        }
+        let clean = run(&ideal, &distinct);
+        assert!(
+            (once.max_analog - clean.max_analog).abs() > 1e-3,
+            "variation must change the sensed currents: {} vs {}",
+            once.max_analog,
+            clean.max_analog
+        );
+    }
+
     /// Simulating each distinct read once (deterministic tiles) gives every pixel the same
     /// levels as simulating each pixel's tile over its own read sequence. The energy of a
     /// read depends on the read before it (wire and driver charge: up to ≈ 10 % here), so
@@ -1304,6 +1495,8 @@ mod tests {
             },
             neuron_noise: true,
             seed: 1,
+            mc_sigmas: Vec::new(),
+            mc_samples: 0,
         };
         let (r, x) = evaluate_trained(
             &net,

@@ -597,7 +597,7 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "With array noise and variation off every pixel's tile is the same circuit and a read settles within its window (settling time below), so each distinct 9-row input vector of a sample is simulated once and its currents, levels and energy are used for every pixel-step that applies it (levels equal per-pixel simulation; a read's energy depends slightly on the read before it, which this ignores: +0.29 % of the array energy on a whole held-out sample, test distinct_reads_whole_sample); no pixel is dropped (with `--array-noise` each pixel's tile is simulated on its own). Monte Carlo over device variation is not run for trained checkpoints yet. The reset is ideal in time (as in training: its heat is not fed back and it adds no time); its energy is the simulated pulse × the number of circuit spikes. Backbone latency is not estimated.\n"
+            "With array noise and variation off every pixel's tile is the same circuit and a read settles within its window (settling time below), so each distinct 9-row input vector of a sample is simulated once and its currents, levels and energy are used for every pixel-step that applies it (levels equal per-pixel simulation; a read's energy depends slightly on the read before it, which this ignores: +0.29 % of the array energy on a whole held-out sample, test distinct_reads_whole_sample); no pixel is dropped (with `--array-noise` each pixel's tile is simulated on its own). The device-variation Monte Carlo (below, if `--mc-sigma` is not empty) simulates every pixel's tile on its own with its own cell draws (each pixel's distinct reads once: its tile is fixed during a sample) and uses the behavioural IP layer on the sensed drives. The reset is ideal in time (as in training: its heat is not fed back and it adds no time); its energy is the simulated pulse × the number of circuit spikes. Backbone latency is not estimated.\n"
         );
     }
 
@@ -744,20 +744,28 @@ impl Report {
                 o,
                 "### Device-to-device variation (σ/μ of RA, TMR and Ku; behavioural neurons)\n"
             );
+            let pct =
+                |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{:.1}%", 100.0 * v));
             let _ = writeln!(
                 o,
-                "| σ | samples | class agreement | exact MVM outputs |\n|---|---|---|---|"
+                "| σ | samples | class agreement | accuracy | spike agreement | exact MVM outputs |\n|---|---|---|---|---|---|"
             );
             for m in &self.mc {
                 let _ = writeln!(
                     o,
-                    "| {:.3} | {} | {:.1}% | {:.2}% |",
+                    "| {:.3} | {} | {:.1}% | {} | {} | {:.2}% |",
                     m.sigma,
                     m.samples,
                     100.0 * m.class_agreement,
+                    pct(m.accuracy),
+                    pct(m.spike_agreement),
                     100.0 * m.mvm_exact
                 );
             }
+            let _ = writeln!(
+                o,
+                "\nEach sample is a new chip: every cell's RA, TMR and Ku drawn with the σ of its row; class and spike agreement are against the behavioural network (float weights), accuracy against the labels.\n"
+            );
             let _ = writeln!(o);
         }
         let _ = writeln!(o, "## Energy per inference\n");

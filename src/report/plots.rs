@@ -3,6 +3,7 @@
 use plotters::prelude::*;
 
 use super::Report;
+use crate::mapping::pipeline::McPoint;
 
 use crate::output::plot::{FONT, PALETTE as COLORS, ensure_font as font};
 
@@ -176,7 +177,7 @@ fn mc(r: &Report) -> Result<String, String> {
             .label_style((FONT, 12))
             .draw()
             .map_err(err)?;
-        let series = [
+        let mut series = vec![
             (
                 "class agreement",
                 COLORS[0],
@@ -192,6 +193,21 @@ fn mc(r: &Report) -> Result<String, String> {
                     .collect(),
             ),
         ];
+        // Optional series, drawn only where every point has them.
+        type Getter = fn(&McPoint) -> Option<f64>;
+        let optional: [(&str, Getter); 2] = [
+            ("accuracy", |m| m.accuracy),
+            ("spike agreement", |m| m.spike_agreement),
+        ];
+        for (i, (name, get)) in optional.into_iter().enumerate() {
+            if let Some(pts) =
+                r.mc.iter()
+                    .map(|m| get(m).map(|v| (m.sigma, 100.0 * v)))
+                    .collect::<Option<Vec<_>>>()
+            {
+                series.push((name, COLORS[2 + i], pts));
+            }
+        }
         for (name, col, pts) in series {
             chart
                 .draw_series(LineSeries::new(pts.clone(), col.stroke_width(2)))
