@@ -775,6 +775,9 @@ pub fn evaluate_trained(
     extra.reset_ok = rok;
     let (mut eq, mut tot) = (0usize, 0usize);
     let (mut agree_mvm, mut agree_neu, mut n_spk) = (0usize, 0usize, 0usize);
+    // σ = 0 point of the variation sweep, by the sweep's own method (behavioural IP layer on
+    // the sensed drives of the variation-free tiles): class agreement and correct answers.
+    let (mut zero_agree, mut zero_correct) = (0usize, 0usize);
     for k in 0..n {
         let frames = data.sample(k);
         progress(&format!("sample {}/{}: software reference", k + 1, n));
@@ -910,6 +913,11 @@ pub fn evaluate_trained(
         });
         out.neuron_engine_energy_j += reset;
         let circ_class = class_of(net, &circ)?;
+        let sensed_class = class_of(net, &beh_q)?;
+        zero_agree += (sensed_class == ref_class as usize) as usize;
+        if let Some(&l) = data.labels.get(k) {
+            zero_correct += (sensed_class == l as usize) as usize;
+        }
         let (mut se, mut bs) = (0, 0);
         for t in 0..bins {
             for j in 0..px * ch {
@@ -944,6 +952,17 @@ pub fn evaluate_trained(
     out.mvm_exact = eq as f64 / tot.max(1) as f64;
     out.config.mc_sigmas = cfg.mc_sigmas.clone();
     out.config.mc_samples = cfg.mc_samples.min(n);
+    extra.spike_agreement_mvm = agree_mvm as f64 / n_spk.max(1) as f64;
+    if cfg.mc_samples > 0 && !cfg.mc_sigmas.is_empty() && !cfg.mc_sigmas.contains(&0.0) {
+        out.mc.push(McPoint {
+            sigma: 0.0,
+            samples: n,
+            class_agreement: zero_agree as f64 / n as f64,
+            mvm_exact: out.mvm_exact,
+            accuracy: (data.labels.len() >= n).then(|| zero_correct as f64 / n as f64),
+            spike_agreement: Some(extra.spike_agreement_mvm),
+        });
+    }
     for &sigma in cfg.mc_sigmas.iter().filter(|_| cfg.mc_samples > 0) {
         progress(&format!(
             "Monte Carlo σ = {sigma}: per-pixel tiles with variation"
@@ -964,7 +983,6 @@ pub fn evaluate_trained(
             &extra.reference_classes,
         )?);
     }
-    extra.spike_agreement_mvm = agree_mvm as f64 / n_spk.max(1) as f64;
     extra.spike_agreement_neuron = agree_neu as f64 / n_spk.max(1) as f64;
     Ok((out, extra))
 }
