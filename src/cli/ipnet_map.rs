@@ -301,14 +301,7 @@ pub fn eval(e: &EvalArgs, write_report: bool) -> Result<(), String> {
             wall_s: wall,
         },
     );
-    println!("{}", rep.summary_text());
-    if write_report {
-        rep.write(&m.out)?;
-        println!("report: {}", m.out.join("report.html").display());
-    } else {
-        rep.write_json(&m.out)?;
-    }
-    Ok(())
+    emit(&rep, &m.out, write_report)
 }
 
 /// Load a trained checkpoint for the hardware path (calibration table relative to the
@@ -488,12 +481,17 @@ fn eval_trained(e: &EvalArgs, dir: &Path, name: &str, write_report: bool) -> Res
         },
     )
     .with_trained(&extra, a, &table);
+    emit(&rep, &m.out, write_report)
+}
+
+/// Print the summary and write the full report (`report`) or report.json only (`eval`).
+fn emit(rep: &report::Report, out: &Path, write_report: bool) -> Result<(), String> {
     println!("{}", rep.summary_text());
     if write_report {
-        rep.write(&m.out)?;
-        println!("report: {}", m.out.join("report.html").display());
+        rep.write(out)?;
+        println!("report: {}", out.join("report.html").display());
     } else {
-        rep.write_json(&m.out)?;
+        rep.write_json(out)?;
     }
     Ok(())
 }

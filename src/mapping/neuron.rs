@@ -210,16 +210,7 @@ impl CircuitNeurons<'_> {
             );
         }
         let _ = writeln!(o, ".tran {:e} {:e}", 100e-12, tr + tp);
-        let saves: Vec<String> = (0..temp0.len())
-            .flat_map(|n| {
-                [
-                    format!("v(a{n})"),
-                    format!("mz(n{n})"),
-                    format!("temp(n{n})"),
-                ]
-            })
-            .collect();
-        let _ = writeln!(o, ".save {}", saves.join(" "));
+        let _ = writeln!(o, "{}", save_line(temp0.len()));
         let _ = writeln!(o, ".end");
         o
     }
@@ -332,4 +323,19 @@ impl NeuronLayer for CircuitNeurons<'_> {
         }
         Ok(out)
     }
+}
+
+/// `.save` card of `n` neurons `n0…`: anode voltage, magnetization z and temperature —
+/// what the neuron readers (spike = m_z sign, energy, heat) take from a transient.
+pub(super) fn save_line(n: usize) -> String {
+    let saves: Vec<String> = (0..n)
+        .flat_map(|k| {
+            [
+                format!("v(a{k})"),
+                format!("mz(n{k})"),
+                format!("temp(n{k})"),
+            ]
+        })
+        .collect();
+    format!(".save {}", saves.join(" "))
 }

@@ -525,16 +525,7 @@ pub fn neuron_step_netlist(
         );
     }
     let _ = writeln!(o, ".tran {:e} {step_s:e}", 100e-12);
-    let saves: Vec<String> = (0..x.len())
-        .flat_map(|n| {
-            [
-                format!("v(a{n})"),
-                format!("mz(n{n})"),
-                format!("temp(n{n})"),
-            ]
-        })
-        .collect();
-    let _ = writeln!(o, ".save {}", saves.join(" "));
+    let _ = writeln!(o, "{}", super::neuron::save_line(x.len()));
     let _ = writeln!(o, ".end");
     o
 }
@@ -1145,6 +1136,42 @@ mod tests {
         load_card(&spec).unwrap().0
     }
 
+    /// The trained checkpoint's pixel tile (6-bit differential, tile 64) with noise-free
+    /// cells, ready to read.
+    struct PixelRig {
+        net: Network,
+        ad: FrontierAdapter,
+        qs: Vec<Quantized>,
+        mapping: Mapping,
+        syn: Model,
+        params: ArrayParams,
+        i_unit: f64,
+    }
+
+    impl PixelRig {
+        fn new() -> PixelRig {
+            let net = frontier();
+            let ad = FrontierAdapter::from_network(&net).unwrap();
+            let qs = vec![ad.quantize(Scheme::Differential, 6)];
+            let mapping = pixel_tile(&qs, Scheme::Differential, 6, 64).unwrap();
+            let syn = card("pmtj_mem");
+            let params = ArrayParams {
+                noise: false,
+                ..ArrayParams::default()
+            };
+            let (i_p, i_ap) = calibrate_unit(&syn, &params).unwrap();
+            PixelRig {
+                net,
+                ad,
+                qs,
+                mapping,
+                syn,
+                params,
+                i_unit: i_p - i_ap,
+            }
+        }
+    }
+
     fn one_sample(net: &Network) -> Dataset {
         crate::network::train::synthetic(
             net.arch.classes,
@@ -1323,16 +1350,14 @@ mod tests {
     /// the variation is real (the varied tile's analog error differs from the ideal tile's).
     #[test]
     fn repeated_reads_sense_alike_with_variation() {
-        let net = frontier();
-        let ad = FrontierAdapter::from_network(&net).unwrap();
-        let qs = vec![ad.quantize(Scheme::Differential, 6)];
-        let mapping = pixel_tile(&qs, Scheme::Differential, 6, 64).unwrap();
-        let syn = card("pmtj_mem");
-        let ideal = ArrayParams {
-            noise: false,
-            ..ArrayParams::default()
-        };
-        let (i_p, i_ap) = calibrate_unit(&syn, &ideal).unwrap();
+        let PixelRig {
+            qs,
+            mapping,
+            syn,
+            params: ideal,
+            i_unit,
+            ..
+        } = PixelRig::new();
         let mut varied = ideal.clone();
         varied.variation = Variation {
             ra: 0.1,
@@ -1346,7 +1371,7 @@ mod tests {
         assert_eq!(distinct.len(), 2);
         assert_eq!(of_step, vec![0, 1, 0, 0, 1]);
         let run = |p: &ArrayParams, w: &[Vec<u8>]| {
-            run_pixel_tile(&mapping, &qs, &syn, p, i_p - i_ap, "test", 7, w).unwrap()
+            run_pixel_tile(&mapping, &qs, &syn, p, i_unit, "test", 7, w).unwrap()
         };
         let full = run(&varied, &steps);
         let once = run(&varied, &distinct);
@@ -1368,16 +1393,14 @@ mod tests {
     /// per read the two agree within 15 % and summed within 3 %.
     #[test]
     fn distinct_reads_equal_per_pixel_tiles() {
-        let net = frontier();
-        let ad = FrontierAdapter::from_network(&net).unwrap();
-        let qs = vec![ad.quantize(Scheme::Differential, 6)];
-        let mapping = pixel_tile(&qs, Scheme::Differential, 6, 64).unwrap();
-        let syn = card("pmtj_mem");
-        let p = ArrayParams {
-            noise: false,
-            ..ArrayParams::default()
-        };
-        let (i_p, i_ap) = calibrate_unit(&syn, &p).unwrap();
+        let PixelRig {
+            qs,
+            mapping,
+            syn,
+            params: p,
+            i_unit,
+            ..
+        } = PixelRig::new();
         let bias = vec![0, 0, 0, 0, 0, 0, 0, 0, 1];
         let busy = vec![1, 1, 0, 1, 0, 0, 1, 0, 1];
         let other = vec![0, 1, 0, 0, 1, 1, 1, 1, 1];
@@ -1387,7 +1410,7 @@ mod tests {
             vec![bias.clone(), busy.clone(), bias.clone()],
         ];
         let run =
-            |det| pixel_reads(&mapping, &qs, &syn, &p, i_p - i_ap, "test", 0, &rows, det).unwrap();
+            |det| pixel_reads(&mapping, &qs, &syn, &p, i_unit, "test", 0, &rows, det).unwrap();
         let (a, b) = (run(true), run(false));
         assert_eq!(a.transients.len(), 1, "3 distinct reads fit one transient");
         assert_eq!(b.transients.len(), 3);
@@ -1417,20 +1440,19 @@ mod tests {
     #[test]
     #[ignore]
     fn distinct_reads_whole_sample() {
-        let net = frontier();
-        let ad = FrontierAdapter::from_network(&net).unwrap();
-        let qs = vec![ad.quantize(Scheme::Differential, 6)];
-        let mapping = pixel_tile(&qs, Scheme::Differential, 6, 64).unwrap();
-        let syn = card("pmtj_mem");
-        let p = ArrayParams {
-            noise: false,
-            ..ArrayParams::default()
-        };
-        let (i_p, i_ap) = calibrate_unit(&syn, &p).unwrap();
+        let PixelRig {
+            net,
+            ad,
+            qs,
+            mapping,
+            syn,
+            params: p,
+            i_unit,
+        } = PixelRig::new();
         let data = one_sample(&net);
         let rows = ad.rows(data.sample(0));
         let run =
-            |det| pixel_reads(&mapping, &qs, &syn, &p, i_p - i_ap, "test", 0, &rows, det).unwrap();
+            |det| pixel_reads(&mapping, &qs, &syn, &p, i_unit, "test", 0, &rows, det).unwrap();
         let (a, b) = (run(true), run(false));
         let total = |r: &Reads| -> f64 {
             r.pixels
