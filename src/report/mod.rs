@@ -764,7 +764,7 @@ impl Report {
             }
             let _ = writeln!(
                 o,
-                "\nEach sample is a new chip: every cell's RA, TMR and Ku drawn with the σ of its row; class and spike agreement are against the behavioural network (float weights), accuracy against the labels. A σ = 0 row, where present, is the main run's variation-free tiles read the same way (all its samples).\n"
+                "\nEach sample is a new chip: every cell's RA, TMR and Ku drawn with the σ of its row; class and spike agreement are against the behavioural network of the main table, accuracy against the labels. A σ = 0 row, where present, is the main run's variation-free tiles read the same way (all its samples).\n"
             );
             let _ = writeln!(o);
         }
