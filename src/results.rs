@@ -87,5 +87,7 @@ pub struct Stats {
     pub rejected_steps: usize,
     pub newton_iterations: usize,
     pub lu_factorizations: usize,
+    /// Device evaluations skipped by `.options bypass=1` (0 when it is off).
+    pub device_bypasses: usize,
     pub wall_seconds: f64,
 }

@@ -302,3 +302,49 @@ fn partial_read_recovers_the_rows_read() {
     assert_eq!(r.bits, s.bits[..2].to_vec());
     assert_eq!(r.errors, 0);
 }
+
+/// `.options bypass=1` (ngspice's BYPASS, off by default): transistors whose voltages and
+/// currents moved less than the Newton tolerances since their last evaluation at the same
+/// time point reuse it. On the generated 16×16 1T1R read most loads of the 240 cut-off
+/// cells are bypassed, and the sensed currents still match ngspice (run without bypass, its
+/// default) within the tolerance and mtjsim without bypass within 0.1 % of range.
+#[test]
+fn bypass_keeps_the_1t1r_answer() {
+    let mut s = spec(16, 16);
+    s.cell = Cell::OneT1R;
+    let plain = array::netlist(&s);
+    let with_bypass = plain.replacen(".tran ", ".options bypass=1\n.tran ", 1);
+    assert_ne!(plain, with_bypass, "the netlist has a .tran card");
+    let a = simulate(&parse(&plain, Path::new("."))).unwrap();
+    let b = simulate(&parse(&with_bypass, Path::new("."))).unwrap();
+    assert_eq!(a.stats.device_bypasses, 0);
+    assert!(
+        b.stats.device_bypasses > a.stats.newton_iterations * 16 * 16 / 4,
+        "bypasses {} over {} Newton iterations",
+        b.stats.device_bypasses,
+        a.stats.newton_iterations
+    );
+    let names: Vec<String> = (0..16).map(|j| format!("i(vsl{j})")).collect();
+    let refs: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+    let own = mtjsim::testing::compare_plots(
+        a.plots.last().unwrap(),
+        b.plots.last().unwrap(),
+        Some(&refs),
+    );
+    eprintln!("bypass vs full evaluation: {own}");
+    assert!(own.passes(1e-3, 1e-3), "{own}");
+    if !mtjsim::testing::require_ngspice("bypass_keeps_the_1t1r_answer") {
+        return;
+    }
+    let dir = mtjsim::testing::TempDir::new("bypass1t1r").unwrap();
+    let path = dir.path().join("x16.cir");
+    std::fs::write(&path, &plain).unwrap();
+    let reference = mtjsim::testing::run_ngspice(&path).unwrap();
+    let cmp = mtjsim::testing::compare_plots(
+        reference.last().unwrap(),
+        b.plots.last().unwrap(),
+        Some(&refs),
+    );
+    eprintln!("bypass vs ngspice: {cmp}");
+    assert!(cmp.passes(5e-3, 1e-3), "{cmp}");
+}

@@ -95,6 +95,10 @@ pub struct System {
     lu_step: f64,
     /// Allow reusing a factorization across Newton iterations and time steps (transient).
     pub chord_enabled: bool,
+    /// `.options bypass=1`: devices may skip re-evaluation (see `LoadCtx::bypass`).
+    pub bypass_enabled: bool,
+    /// Whether the next load may bypass (set per Newton iteration).
+    load_may_bypass: bool,
     chord_ok: bool,
     /// Newton scratch: the new iterate and the unknowns that failed the convergence test.
     xnew: Vec<f64>,
@@ -240,6 +244,12 @@ impl System {
             lu_fresh_values: Vec::new(),
             lu_step: 0.0,
             chord_enabled: std::env::var_os("MTJSIM_JACOBIAN_REUSE").is_some(),
+            bypass_enabled: circuit
+                .options
+                .extra
+                .get("bypass")
+                .is_some_and(|&v| v != 0.0),
+            load_may_bypass: false,
             chord_ok: false,
             xnew: Vec::new(),
             worst: Vec::new(),
@@ -293,6 +303,8 @@ impl System {
             step_index: self.step_index,
             attempt: self.attempt,
             noncon: 0,
+            bypass: self.load_may_bypass,
+            bypassed: 0,
         };
         let noncon = if let Some(sp) = self.split {
             // Two halves on two threads, each with its own stamp buffers and state block;
@@ -310,20 +322,21 @@ impl System {
                 ..ctx
             };
             let (first, second) = self.devices.split_at(sp.device);
-            let (na, nb) = rayon::join(
+            let ((na, ba), (nb, bb)) = rayon::join(
                 || {
                     for d in first {
                         d.load(&mut ctx);
                     }
-                    ctx.noncon
+                    (ctx.noncon, ctx.bypassed)
                 },
                 || {
                     for d in second {
                         d.load(&mut ctx_b);
                     }
-                    ctx_b.noncon
+                    (ctx_b.noncon, ctx_b.bypassed)
                 },
             );
+            self.stats.device_bypasses += ba + bb;
             self.states[0][sp.state..].copy_from_slice(&self.state_b[sp.state..]);
             self.asm.gather_split(
                 [&self.mat_buf, &self.mat_buf2],
@@ -340,6 +353,7 @@ impl System {
                 d.load(&mut ctx);
             }
             let noncon = ctx.noncon;
+            self.stats.device_bypasses += ctx.bypassed;
             self.asm.gather(
                 &self.mat_buf,
                 &self.rhs_buf,
@@ -405,7 +419,11 @@ impl System {
         let max_iter = p.max_iter.max(1);
         let mut prev_ratio = f64::INFINITY;
         for iter in 0..max_iter {
+            // Bypass only after the first iteration of a transient point (ngspice excludes
+            // MODEINITPRED/INITTRAN the same way).
+            self.load_may_bypass = self.bypass_enabled && p.mode == Mode::Tran && iter > 0;
             let noncon = self.load(p, init, false);
+            self.load_may_bypass = false;
             self.stats.newton_iterations += 1;
             // Jacobian reuse (chord Newton), transient only: keep the last factorization while
             // it still contracts the update fast; the residual is then formed explicitly.
@@ -479,8 +497,11 @@ impl System {
                 return Ok(1);
             }
             if converged && noncon == 0 && !was_init && iter > 0 {
-                // Reload so the states (charges, limited voltages) correspond to the final x.
+                // Reload so the states (charges, limited voltages) correspond to the final x
+                // (devices whose voltages did not move beyond the tolerances may bypass).
+                self.load_may_bypass = self.bypass_enabled && p.mode == Mode::Tran;
                 self.load(p, InitPhase::Normal, false);
+                self.load_may_bypass = false;
                 return Ok(iter + 1);
             }
         }

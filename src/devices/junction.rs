@@ -328,6 +328,8 @@ pub(crate) mod bench {
                 tstop: 1e-6,
                 srcfact: 1.0,
                 sources_at_t0: false,
+                bypass: false,
+                bypassed: 0,
                 gmin: self.gmin,
                 temp_k: self.temp_k,
                 uic: false,

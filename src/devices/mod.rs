@@ -154,6 +154,13 @@ pub struct LoadCtx<'a> {
     pub attempt: u32,
     /// Devices increment this when they limited a junction voltage (not converged yet).
     pub noncon: usize,
+    /// A device may reuse its last evaluation at this time point when its controlling
+    /// voltages and currents moved less than the Newton tolerances (ngspice's BYPASS,
+    /// `.options bypass=1`; off by default, as in ngspice). Never on the first iteration of
+    /// a time point, so companion models always see the present step.
+    pub bypass: bool,
+    /// Devices increment this when they bypassed their evaluation.
+    pub bypassed: usize,
 }
 
 impl LoadCtx<'_> {

@@ -24,6 +24,8 @@ use crate::circuit::Model;
 /// Relative / absolute tolerances of the device current-convergence test (ngspice defaults).
 const CONV_RELTOL: f64 = 1e-3;
 const CONV_ABSTOL: f64 = 1e-12;
+/// VNTOL of the bypass test (ngspice's default; V).
+const BYPASS_VNTOL: f64 = 1e-6;
 
 /// Default channel length and width when the instance gives none (ngspice `defl`/`defw`).
 const DEFAULT_LW: f64 = 100e-6;
@@ -603,6 +605,7 @@ impl Device for Mosfet {
         let oxide_cap = p.cox * self.leff * geom.m * geom.w;
 
         let mut check = true;
+        let mut bypass = false;
         let (mut vbs, mut vgs, mut vds);
         let raw = [
             typ * ctx.v(self.b, self.sp),
@@ -648,71 +651,104 @@ impl Device for Mosfet {
             };
             let cbhat = s0[CBS] + s0[CBD] + s0[GBD] * delvbd + s0[GBS] * delvbs;
             let cb = s0[CBS] + s0[CBD];
-            if (cdhat - s0[CD]).abs() >= CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL
+            // ngspice's bypass test (mos1load.c): every controlling voltage and both
+            // linearised currents within the Newton tolerances of the last evaluation.
+            let small = |d: f64, now: f64, then: f64| {
+                d.abs() < CONV_RELTOL * now.abs().max(then.abs()) + BYPASS_VNTOL
+            };
+            bypass = ctx.bypass
+                && (cbhat - cb).abs() < CONV_RELTOL * (cbhat.abs().max(cb.abs()) + CONV_ABSTOL)
+                && small(delvbs, vbs, s0[VBS])
+                && small(delvbd, vbd, s0[VBD])
+                && small(delvgs, vgs, s0[VGS])
+                && small(delvds, vds, s0[VDS])
+                && (cdhat - s0[CD]).abs()
+                    < CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL;
+            if bypass {
+                ctx.bypassed += 1;
+                (vbs, vgs, vds) = (s0[VBS], s0[VGS], s0[VDS]);
+            } else if (cdhat - s0[CD]).abs()
+                >= CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL
                 || (cbhat - cb).abs() > CONV_RELTOL * cbhat.abs().max(cb.abs()) + CONV_ABSTOL
             {
                 ctx.noncon += 1;
             }
             // Limiting against the previous iteration (von of the last evaluation).
             let von = s0[VON];
-            if s0[VDS] >= 0.0 {
-                vgs = fetlim(vgs, s0[VGS], von);
-                vds = vgs - vgd;
-                vds = limvds(vds, s0[VDS]);
+            if bypass {
+                check = false;
             } else {
-                vgd = fetlim(vgd, vgdo, von);
-                vds = vgs - vgd;
-                vds = -limvds(-vds, -s0[VDS]);
-                vgs = vgd + vds;
-            }
-            if vds >= 0.0 {
-                let (v, lim) = pnjlim(vbs, s0[VBS], vt, tp.source_vcrit);
-                vbs = v;
-                check = lim;
-            } else {
-                let (v, lim) = pnjlim(vbd, s0[VBD], vt, tp.drain_vcrit);
-                vbd = v;
-                check = lim;
-                vbs = vbd + vds;
+                if s0[VDS] >= 0.0 {
+                    vgs = fetlim(vgs, s0[VGS], von);
+                    vds = vgs - vgd;
+                    vds = limvds(vds, s0[VDS]);
+                } else {
+                    vgd = fetlim(vgd, vgdo, von);
+                    vds = vgs - vgd;
+                    vds = -limvds(-vds, -s0[VDS]);
+                    vgs = vgd + vds;
+                }
+                if vds >= 0.0 {
+                    let (v, lim) = pnjlim(vbs, s0[VBS], vt, tp.source_vcrit);
+                    vbs = v;
+                    check = lim;
+                } else {
+                    let (v, lim) = pnjlim(vbd, s0[VBD], vt, tp.drain_vcrit);
+                    vbd = v;
+                    check = lim;
+                    vbs = vbd + vds;
+                }
             }
         }
         let vbd = vbs - vds;
         let vgd = vgs - vds;
         let vgb = vgs - vbs;
-
-        // Bulk junction diodes.
-        let (mut cbs, mut gbs) = bulk_diode(vbs, tp.source_sat, vt, ctx.gmin);
-        let (mut cbd, mut gbd) = bulk_diode(vbd, tp.drain_sat, vt, ctx.gmin);
-
-        // Drain current, with source/drain interchange for vds < 0.
-        let mode = if vds >= 0.0 { 1.0 } else { -1.0 };
-        let [cdrain, gm, gds, gmbs, von, vdsat] = if mode > 0.0 {
-            drain_current(tp, p, beta, vgs, vds, vbs)
-        } else {
-            drain_current(tp, p, beta, vgd, -vds, vbd)
-        };
-        let mut cd = mode * cdrain - cbd;
-
-        // Bulk junction depletion charges.
-        let (qbs0, cbs0) = tp.bs[0].eval(vbs);
-        let (qbs1, cbs1) = tp.bs[1].eval(vbs);
-        let (qbd0, cbd0) = tp.bd[0].eval(vbd);
-        let (qbd1, cbd1) = tp.bd[1].eval(vbd);
-        let (capbs, capbd) = (cbs0 + cbs1, cbd0 + cbd1);
-        ctx.state0[st + QBS] = qbs0 + qbs1;
-        ctx.state0[st + QBD] = qbd0 + qbd1;
         let tran = ctx.mode == Mode::Tran && !ctx.uic_start;
-        if tran {
-            let (i, ag0) = ctx.integrate(st + QBD);
-            gbd += ag0 * capbd;
-            cbd += i;
-            cd -= i;
-            let (i, ag0) = ctx.integrate(st + QBS);
-            gbs += ag0 * capbs;
-            cbs += i;
-        } else if ctx.mode == Mode::Tran {
-            ctx.state0[st + QBD + 1] = 0.0;
-            ctx.state0[st + QBS + 1] = 0.0;
+
+        let (mode, cdrain, gm, gds, gmbs, von, vdsat, cd, cbs, gbs, cbd, gbd);
+        if bypass {
+            // The last evaluation at this time point, bulk charge companions included (the
+            // step, hence the integration coefficients, is the same).
+            let s0 = &ctx.state0[st..st + N_STATES];
+            (mode, gm, gds, gmbs, von, vdsat) =
+                (s0[MODE], s0[GM], s0[GDS], s0[GMBS], s0[VON], s0[VDSAT]);
+            (cd, cbs, gbs, cbd, gbd) = (s0[CD], s0[CBS], s0[GBS], s0[CBD], s0[GBD]);
+            cdrain = mode * (cd + cbd);
+        } else {
+            // Bulk junction diodes.
+            let (mut cbs_, mut gbs_) = bulk_diode(vbs, tp.source_sat, vt, ctx.gmin);
+            let (mut cbd_, mut gbd_) = bulk_diode(vbd, tp.drain_sat, vt, ctx.gmin);
+
+            // Drain current, with source/drain interchange for vds < 0.
+            mode = if vds >= 0.0 { 1.0 } else { -1.0 };
+            [cdrain, gm, gds, gmbs, von, vdsat] = if mode > 0.0 {
+                drain_current(tp, p, beta, vgs, vds, vbs)
+            } else {
+                drain_current(tp, p, beta, vgd, -vds, vbd)
+            };
+            let mut cd_ = mode * cdrain - cbd_;
+
+            // Bulk junction depletion charges.
+            let (qbs0, cbs0) = tp.bs[0].eval(vbs);
+            let (qbs1, cbs1) = tp.bs[1].eval(vbs);
+            let (qbd0, cbd0) = tp.bd[0].eval(vbd);
+            let (qbd1, cbd1) = tp.bd[1].eval(vbd);
+            let (capbs, capbd) = (cbs0 + cbs1, cbd0 + cbd1);
+            ctx.state0[st + QBS] = qbs0 + qbs1;
+            ctx.state0[st + QBD] = qbd0 + qbd1;
+            if tran {
+                let (i, ag0) = ctx.integrate(st + QBD);
+                gbd_ += ag0 * capbd;
+                cbd_ += i;
+                cd_ -= i;
+                let (i, ag0) = ctx.integrate(st + QBS);
+                gbs_ += ag0 * capbs;
+                cbs_ += i;
+            } else if ctx.mode == Mode::Tran {
+                ctx.state0[st + QBD + 1] = 0.0;
+                ctx.state0[st + QBS + 1] = 0.0;
+            }
+            (cd, cbs, gbs, cbd, gbd) = (cd_, cbs_, gbs_, cbd_, gbd_);
         }
         if check {
             ctx.noncon += 1;
