@@ -103,9 +103,14 @@ fn memory(r: &Report) -> Result<String, String> {
     let mut s = String::new();
     let mut items: Vec<(String, f64)> =
         vec![("IPNet neurons (simulated)".into(), r.ip_memory_per_step_j)];
-    items.extend(r.baselines.iter().map(|b| (b.name.clone(), b.memory_j)));
+    // Bar labels: the name without its sizes (the table has them).
+    items.extend(r.baselines.iter().map(|b| {
+        let short = b.name.split(" (I =").next().unwrap_or(&b.name);
+        (short.to_string(), b.memory_j)
+    }));
+    let width = 150 * items.len().max(6) as u32;
     {
-        let root = SVGBackend::with_string(&mut s, (900, 380)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut s, (width, 380)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let lo = items
             .iter()

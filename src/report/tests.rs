@@ -200,7 +200,7 @@ fn trained_backbone_energy_adds_up() {
     let r = tiny_report();
     let before = r.energy_total_j;
     let n_parts = r.energy_parts.len();
-    let (tiles, cells) = (r.tiles, r.cells);
+    let (tiles, cells, n_baselines) = (r.tiles, r.cells, r.baselines.len());
     let arch = Arch::new(ModelKind::Ipnet, Placement::Frontier, 11, 8);
     let label = r.sample_classes[0].0.unwrap_or(3);
     let hw = HwExtra {
@@ -264,4 +264,26 @@ fn trained_backbone_energy_adds_up() {
     }
     let svgs = super::plots::all(&r2).unwrap();
     check_html(&r2.html(&md, &svgs)).unwrap();
+    // The like-for-like memory rows: the trained baselines' temporal modules (H = hidden).
+    // An LSTM of H = 64 holds 4H² + 2H words (16 KB at 8 bits: the ≤ 32 KB SRAM tier) and
+    // touches 4H² + 4H per step; its ratio is its memory energy over ours.
+    assert_eq!(r2.baselines.len(), n_baselines + 3);
+    assert_eq!(r2.ratios.len(), r2.baselines.len());
+    let (b, q) = r2
+        .baselines
+        .iter()
+        .zip(&r2.ratios)
+        .find(|(b, _)| b.name.starts_with("LSTM as trained"))
+        .unwrap();
+    let h = arch.hidden as f64;
+    assert_eq!(b.stored_words, 4.0 * h * h + 2.0 * h);
+    assert_eq!(b.memory_accesses, 4.0 * h * h + 4.0 * h);
+    assert_eq!(
+        b.word_j,
+        t.digital.sram32k_64b_j * t.digital.word_bits / 64.0
+    );
+    let want = b.memory_j / r2.ip_memory_per_step_j;
+    assert!((q.our_ratio_memory - want).abs() <= 1e-12 * want);
+    assert_eq!(q.baseline, b.name);
+    assert!(md.contains("as trained"));
 }
