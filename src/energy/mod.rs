@@ -73,6 +73,10 @@ pub struct Digital {
     pub dram_64b_j: f64,
     /// Bits per stored value in the baselines (state, weights, frames).
     pub word_bits: f64,
+    /// Throughput of the digital accelerator running a trained backbone (MAC/s), for its
+    /// latency estimate: Eyeriss (Chen et al., IEEE JSSC 52(1), 2017), 168 PEs at 200 MHz,
+    /// one MAC per PE per cycle → 33.6 GMAC/s peak (65 nm).
+    pub mac_per_s: f64,
 }
 
 impl Default for Digital {
@@ -87,6 +91,7 @@ impl Default for Digital {
             sram1m_64b_j: 100e-12,
             dram_64b_j: 1.3e-9,
             word_bits: 8.0,
+            mac_per_s: 168.0 * 200e6,
         }
     }
 }

@@ -137,6 +137,8 @@ pub struct TrainedSection {
     pub classes: Vec<(Option<usize>, usize, usize, usize)>,
     /// Width of the backbone's fc1 output (the trained baselines' temporal-module size).
     pub hidden: usize,
+    /// Backbone latency estimate per inference (s): its MACs at the table's peak throughput.
+    pub backbone_latency_s: f64,
 }
 
 fn si(x: f64, unit: &str) -> String {
@@ -514,6 +516,7 @@ impl Report {
         let accuracy_reference = (!labelled.is_empty()).then(|| {
             labelled.iter().filter(|(l, r)| l == r).count() as f64 / labelled.len() as f64
         });
+        let backbone_latency_s = backbone.macs / t.digital.mac_per_s;
         self.trained = Some(TrainedSection {
             hw: hw.clone(),
             accuracy_reference,
@@ -521,6 +524,7 @@ impl Report {
             ip_in_macs,
             classes,
             hidden: arch.hidden,
+            backbone_latency_s,
         });
         self
     }
@@ -611,6 +615,16 @@ impl Report {
         );
         let _ = writeln!(
             o,
+            "| latency: IP layer (simulated, {} steps) / digital backbone (estimate: {:.0} MACs at {:.1} GMAC/s peak) / sum | {} / {} / {} |",
+            self.steps,
+            tr.backbone.macs,
+            self.energy_table.digital.mac_per_s / 1e9,
+            si(self.inference_latency_s, "s"),
+            si(tr.backbone_latency_s, "s"),
+            si(self.inference_latency_s + tr.backbone_latency_s, "s")
+        );
+        let _ = writeln!(
+            o,
             "| reset of a fired neuron (one simulated {} pulse of {}; back in P: {}) | {} each |\n",
             si(h.reset_s, "s"),
             si(h.reset_i_a, "A"),
@@ -631,7 +645,7 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "With array noise and variation off every pixel's tile is the same circuit and a read settles within its window (settling time below), so each distinct 9-row input vector of a sample is simulated once and its currents, levels and energy are used for every pixel-step that applies it (levels equal per-pixel simulation; a read's energy depends slightly on the read before it, which this ignores: +0.29 % of the array energy on a whole held-out sample, test distinct_reads_whole_sample); no pixel is dropped (with `--array-noise` each pixel's tile is simulated on its own). The device-variation Monte Carlo (below, if `--mc-sigma` is not empty) simulates every pixel's tile on its own with its own cell draws (each pixel's distinct reads once: its tile is fixed during a sample) and uses the behavioural IP layer on the sensed drives. The reset is ideal in time (as in training: its heat is not fed back and it adds no time); its energy is the simulated pulse × the number of circuit spikes. Backbone latency is not estimated.\n"
+            "With array noise and variation off every pixel's tile is the same circuit and a read settles within its window (settling time below), so each distinct 9-row input vector of a sample is simulated once and its currents, levels and energy are used for every pixel-step that applies it (levels equal per-pixel simulation; a read's energy depends slightly on the read before it, which this ignores: +0.29 % of the array energy on a whole held-out sample, test distinct_reads_whole_sample); no pixel is dropped (with `--array-noise` each pixel's tile is simulated on its own). The device-variation Monte Carlo (below, if `--mc-sigma` is not empty) simulates every pixel's tile on its own with its own cell draws (each pixel's distinct reads once: its tile is fixed during a sample) and uses the behavioural IP layer on the sensed drives. The reset is ideal in time (as in training: its heat is not fed back and it adds no time); its energy is the simulated pulse × the number of circuit spikes. The backbone's latency is an estimate (its MACs at the energy table's peak accelerator throughput, no overlap with the IP layer assumed), not a simulation.\n"
         );
     }
 

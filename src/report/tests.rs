@@ -286,4 +286,10 @@ fn trained_backbone_energy_adds_up() {
     assert!((q.our_ratio_memory - want).abs() <= 1e-12 * want);
     assert_eq!(q.baseline, b.name);
     assert!(md.contains("as trained"));
+    // Backbone latency: its MACs at the table's accelerator throughput.
+    assert_eq!(
+        tr.backbone_latency_s,
+        tr.backbone.macs / t.digital.mac_per_s
+    );
+    assert!(md.contains("digital backbone (estimate"));
 }
