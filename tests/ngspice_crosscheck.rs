@@ -404,6 +404,7 @@ crosscheck! {
     // passive elements and independent sources
     r_network_op,
     rc_step_pulse,
+    rc_pulse_count,
     rc_pwl_repeat,
     rl_sin_damped,
     exp_sources,

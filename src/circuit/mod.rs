@@ -228,7 +228,9 @@ pub struct Waveform {
 /// against the `.tran` step/stop, as ngspice does: a zero `tr` means `tstep`, etc.).
 #[derive(Debug, Clone, PartialEq)]
 pub enum TranShape {
-    /// PULSE(V1 V2 TD TR TF PW PER): zero/absent fields stored as `None`.
+    /// PULSE(V1 V2 TD TR TF PW PER NP): zero/absent fields stored as `None`. NP is the
+    /// number of pulses (ngspice-39 as packaged by Debian: after NP periods the source
+    /// stays at V1; absent or 0 = repeat forever).
     Pulse {
         v1: f64,
         v2: f64,
@@ -237,6 +239,7 @@ pub enum TranShape {
         tf: Option<f64>,
         pw: Option<f64>,
         per: Option<f64>,
+        np: Option<f64>,
     },
     /// PWL(t1 v1 t2 v2 ...) with optional `r=` repeat start time and `td=` delay.
     Pwl {

@@ -15,6 +15,7 @@ pub fn value(w: &Waveform, t: f64, tstep: f64, tstop: f64) -> f64 {
             tf,
             pw,
             per,
+            np,
         } => {
             let tr = nonzero(*tr).unwrap_or(tstep);
             let tf = nonzero(*tf).unwrap_or(tstep);
@@ -22,6 +23,13 @@ pub fn value(w: &Waveform, t: f64, tstep: f64, tstop: f64) -> f64 {
             let per = nonzero(*per).unwrap_or(tstop);
             let mut time = t - td;
             if time <= 0.0 {
+                return *v1;
+            }
+            // After NP whole periods the pulse train is over.
+            if let Some(np) = nonzero(*np)
+                && per > 0.0
+                && time >= np * per
+            {
                 return *v1;
             }
             if per > 0.0 && time > per {
@@ -126,6 +134,7 @@ pub fn breakpoints(w: &Waveform, tstep: f64, tstop: f64, out: &mut Vec<f64>) {
             tf,
             pw,
             per,
+            np,
             ..
         } => {
             let tr = nonzero(*tr).unwrap_or(tstep);
@@ -134,7 +143,8 @@ pub fn breakpoints(w: &Waveform, tstep: f64, tstop: f64, out: &mut Vec<f64>) {
             let per = nonzero(*per).unwrap_or(tstop);
             let mut base = *td;
             // Cap the number of periods so absurd inputs cannot exhaust memory.
-            for _ in 0..1_000_000 {
+            let periods = nonzero(*np).map_or(1_000_000, |n| (n as usize).min(1_000_000));
+            for _ in 0..periods {
                 if base > tstop {
                     break;
                 }
@@ -192,8 +202,31 @@ mod tests {
                 tf: Some(2e-9),
                 pw: Some(5e-9),
                 per: Some(20e-9),
+                np: None,
             }),
         }
+    }
+
+    /// NP = 2: the second period still pulses, the third does not (the source rests at
+    /// V1), and no breakpoints are placed after the second period.
+    #[test]
+    fn pulse_count_stops_the_train() {
+        let mut w = pulse();
+        if let Some(TranShape::Pulse { np, .. }) = &mut w.tran {
+            *np = Some(2.0);
+        }
+        let (step, stop) = (1e-10, 1e-7);
+        assert_eq!(value(&w, 24e-9, step, stop), 1.0, "second pulse");
+        assert_eq!(value(&w, 44e-9, step, stop), 0.0, "no third pulse");
+        assert_eq!(
+            value(&pulse(), 44e-9, step, stop),
+            1.0,
+            "without NP it repeats"
+        );
+        let mut bp = Vec::new();
+        breakpoints(&w, step, stop, &mut bp);
+        assert_eq!(bp.len(), 8);
+        assert!(bp.iter().all(|&t| t < 41e-9), "{bp:?}");
     }
 
     #[test]

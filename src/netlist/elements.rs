@@ -598,8 +598,18 @@ fn shape(
     };
     match kind {
         "pulse" => {
-            if !(2..=7).contains(&n) {
-                return count_err(el, "2 to 7 values (V1 V2 [TD TR TF PW PER])");
+            if !(2..=8).contains(&n) {
+                return count_err(el, "2 to 8 values (V1 V2 [TD TR TF PW PER NP])");
+            }
+            if let Some(np) = get(7)
+                && (np < 0.0 || np.fract() != 0.0)
+            {
+                el.error(
+                    format!("PULSE pulse count NP must be a whole number >= 0, got {np}"),
+                    at,
+                    SOURCE_USAGE,
+                );
+                return None;
             }
             Some(TranShape::Pulse {
                 v1: v[0].0,
@@ -609,6 +619,7 @@ fn shape(
                 tf: nz(4),
                 pw: nz(5),
                 per: nz(6),
+                np: nz(7),
             })
         }
         "pwl" => {

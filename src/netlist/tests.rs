@@ -210,7 +210,8 @@ fn source_waveforms() {
             tr: Some(100e-12),
             tf: Some(100e-12),
             pw: Some(5e-9),
-            per: Some(10e-9)
+            per: Some(10e-9),
+            np: None
         })
     );
     assert_eq!(
@@ -222,7 +223,8 @@ fn source_waveforms() {
             tr: None,
             tf: None,
             pw: None,
-            per: None
+            per: None,
+            np: None
         })
     );
     let w = wave("v3");
@@ -950,4 +952,22 @@ fn element_initial_conditions() {
     assert!(matches!(kind(&c, "l1"), ElementKind::Inductor { ic: Some(i), .. } if *i == 10e-3));
     assert!(matches!(kind(&c, "c1"), ElementKind::Capacitor { ic: Some(v), .. } if *v == 0.5));
     assert!(matches!(c.analyses[0], Analysis::Tran { uic: true, .. }));
+}
+
+/// PULSE takes an 8th value, the pulse count NP (ngspice-39); a fractional or negative
+/// count and a 9th value are errors.
+#[test]
+fn pulse_count_argument() {
+    let c = ok("t\nV1 a 0 PULSE(0 1 0 1n 1n 4n 10n 3)\nR1 a 0 1\n.op\n");
+    match kind(&c, "v1") {
+        ElementKind::VSource { wave, .. } => assert!(matches!(
+            wave.tran,
+            Some(TranShape::Pulse { np: Some(n), .. }) if n == 3.0
+        )),
+        k => panic!("{k:?}"),
+    }
+    let e = errors("t\nV1 a 0 PULSE(0 1 0 1n 1n 4n 10n 1.5)\nR1 a 0 1\n.op\n");
+    assert!(e.iter().any(|m| m.contains("whole number")), "{e:?}");
+    let e = errors("t\nV1 a 0 PULSE(0 1 0 1n 1n 4n 10n 2 7)\nR1 a 0 1\n.op\n");
+    assert!(e.iter().any(|m| m.contains("2 to 8 values")), "{e:?}");
 }
