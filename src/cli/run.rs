@@ -152,6 +152,10 @@ fn run_stepped(args: &RunArgs, nominal: &crate::circuit::Circuit) -> i32 {
     use rayon::prelude::*;
     let prepared = netlist::prepare(&args.netlist);
     let plan = crate::sweep::plan_for(nominal, &[], None, None);
+    if let Some(msg) = plan.column_clash() {
+        eprintln!("error: {msg}");
+        return 1;
+    }
     let results: Vec<_> = (0..plan.len())
         .into_par_iter()
         .with_max_len(1)

@@ -187,6 +187,9 @@ fn run_inner(args: &SweepArgs) -> Result<(), (i32, String)> {
             None => return Err(input(format!("--unit {u}: '{n}' is not swept"))),
         }
     }
+    if let Some(msg) = plan.column_clash() {
+        return Err(input(msg));
+    }
     extra.clear();
     for a in &plan.axes {
         if !nominal_has_param(&prepared, &a.name) {

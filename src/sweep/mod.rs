@@ -87,7 +87,32 @@ pub fn point_seed(base: u64, mc: usize) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Columns of the tidy table that are not parameters or measurements
+/// (see [`store::header`]).
+pub const FIXED_COLUMNS: [&str; 6] = ["id", "mc", "status", "energy_j", "newton", "error"];
+
 impl Plan {
+    /// A `.meas` whose name is already a column of the table (a swept parameter, a fixed
+    /// column, or another `.meas`) would make the table ambiguous: the message to show.
+    pub fn column_clash(&self) -> Option<String> {
+        for (k, m) in self.measures.iter().enumerate() {
+            let what = if self.axes.iter().any(|a| &a.name == m) {
+                "a swept parameter"
+            } else if FIXED_COLUMNS.contains(&m.as_str()) {
+                "a fixed column of the sweep table (id, mc, status, energy_j, newton, error)"
+            } else if self.measures[..k].contains(m) {
+                "another .meas"
+            } else {
+                continue;
+            };
+            return Some(format!(
+                ".meas result '{m}' has the name of {what}, so the sweep table would have two \
+                 '{m}' columns; rename the .meas"
+            ));
+        }
+        None
+    }
+
     /// Number of points.
     pub fn len(&self) -> usize {
         self.axes.iter().map(|a| a.values.len()).product::<usize>() * self.mc.max(1)
@@ -296,6 +321,29 @@ mod tests {
             seed: 1,
             measures: vec![],
             measure_units: vec![],
+        }
+    }
+
+    /// A `.meas` named like a swept parameter, a fixed column or another `.meas` is
+    /// refused; distinct names pass; the check agrees with the header it protects.
+    #[test]
+    fn measure_names_must_not_clash_with_columns() {
+        let mut p = plan();
+        p.measures = vec!["delay".into(), "energy".into()];
+        assert_eq!(p.column_clash(), None);
+        let cols = store::header(&p);
+        let cols: Vec<&str> = cols.trim_end().split(',').collect();
+        for fixed in FIXED_COLUMNS {
+            assert!(cols.contains(&fixed), "{fixed} is a column");
+        }
+        for (name, what) in [
+            ("b", "swept parameter"),
+            ("status", "fixed column"),
+            ("delay", "another .meas"),
+        ] {
+            p.measures = vec!["delay".into(), name.into()];
+            let msg = p.column_clash().expect(name);
+            assert!(msg.contains(what) && msg.contains(name), "{msg}");
         }
     }
 
