@@ -268,7 +268,7 @@ v1 a 0 {vd}
 d1 a 0 dm
 .model dm d (is=1e-14)
 .op
-.meas op id FIND i(v1) AT=0
+.meas op idiode FIND i(v1) AT=0
 .step param vd LIST 0.6 1e4 0.66
 .end
 ",
