@@ -97,8 +97,6 @@ pub struct System {
     pub chord_enabled: bool,
     /// `.options bypass=1`: devices may skip re-evaluation (see `LoadCtx::bypass`).
     pub bypass_enabled: bool,
-    /// Whether the next load may bypass (set per Newton iteration).
-    load_may_bypass: bool,
     chord_ok: bool,
     /// Newton scratch: the new iterate and the unknowns that failed the convergence test.
     xnew: Vec<f64>,
@@ -249,7 +247,6 @@ impl System {
                 .extra
                 .get("bypass")
                 .is_some_and(|&v| v != 0.0),
-            load_may_bypass: false,
             chord_ok: false,
             xnew: Vec::new(),
             worst: Vec::new(),
@@ -279,8 +276,10 @@ impl System {
         self.asm.nnz()
     }
 
-    /// Evaluate all devices at `x` into the stamp buffers and gather them.
-    fn load(&mut self, p: &NewtonParams, init: InitPhase, uic_start: bool) -> usize {
+    /// Evaluate all devices at `x` into the stamp buffers and gather them. `repeat`: this
+    /// point was evaluated before at the present step, so devices may bypass (when
+    /// `.options bypass=1`, transient only; ngspice excludes MODEINITPRED the same way).
+    fn load(&mut self, p: &NewtonParams, init: InitPhase, uic_start: bool, repeat: bool) -> usize {
         let [s0, s1, s2, s3] = &mut self.states;
         let mut ctx = LoadCtx {
             x: &self.x,
@@ -303,7 +302,7 @@ impl System {
             step_index: self.step_index,
             attempt: self.attempt,
             noncon: 0,
-            bypass: self.load_may_bypass,
+            bypass: repeat && self.bypass_enabled && p.mode == Mode::Tran,
             bypassed: 0,
         };
         let noncon = if let Some(sp) = self.split {
@@ -390,7 +389,7 @@ impl System {
         };
         // Devices set their states from the `.ic` node values only (as ngspice does); element
         // `ic=` values then fill in the unknowns shown at t = 0 and used as the first guess.
-        self.load(&p, InitPhase::Normal, true);
+        self.load(&p, InitPhase::Normal, true, false);
         for d in &self.devices {
             d.init_unknowns(&mut self.x);
         }
@@ -419,11 +418,7 @@ impl System {
         let max_iter = p.max_iter.max(1);
         let mut prev_ratio = f64::INFINITY;
         for iter in 0..max_iter {
-            // Bypass only after the first iteration of a transient point (ngspice excludes
-            // MODEINITPRED/INITTRAN the same way).
-            self.load_may_bypass = self.bypass_enabled && p.mode == Mode::Tran && iter > 0;
-            let noncon = self.load(p, init, false);
-            self.load_may_bypass = false;
+            let noncon = self.load(p, init, false, iter > 0);
             self.stats.newton_iterations += 1;
             // Jacobian reuse (chord Newton), transient only: keep the last factorization while
             // it still contracts the update fast; the residual is then formed explicitly.
@@ -493,15 +488,13 @@ impl System {
             init = InitPhase::Normal;
             if !self.nonlinear && iter == 0 {
                 // Linear circuit: one solve is exact; reload once so states match x.
-                self.load(p, InitPhase::Normal, false);
+                self.load(p, InitPhase::Normal, false, false);
                 return Ok(1);
             }
             if converged && noncon == 0 && !was_init && iter > 0 {
                 // Reload so the states (charges, limited voltages) correspond to the final x
                 // (devices whose voltages did not move beyond the tolerances may bypass).
-                self.load_may_bypass = self.bypass_enabled && p.mode == Mode::Tran;
-                self.load(p, InitPhase::Normal, false);
-                self.load_may_bypass = false;
+                self.load(p, InitPhase::Normal, false, true);
                 return Ok(iter + 1);
             }
         }

@@ -66,6 +66,11 @@ pub struct MapArgs {
     pub out: PathBuf,
 }
 
+/// Default `--mc-sigma`: the untrained network, and trained checkpoints (whose points each
+/// simulate all 256 pixel tiles, hence one point).
+const MC_SIGMAS: [f64; 3] = [0.02, 0.05, 0.1];
+const TRAINED_MC_SIGMAS: [f64; 1] = [0.1];
+
 #[derive(Debug, Args, Clone)]
 pub struct EvalArgs {
     #[command(flatten)]
@@ -269,7 +274,7 @@ pub fn eval(e: &EvalArgs, write_report: bool) -> Result<(), String> {
         neuron_noise: !e.no_noise,
         samples: e.samples,
         seed: m.seed,
-        mc_sigmas: e.mc_sigma.clone().unwrap_or_else(|| vec![0.02, 0.05, 0.1]),
+        mc_sigmas: e.mc_sigma.clone().unwrap_or_else(|| MC_SIGMAS.to_vec()),
         mc_samples: e.mc_samples,
     };
     let cmd = command_line();
@@ -412,7 +417,10 @@ fn eval_trained(e: &EvalArgs, dir: &Path, name: &str, write_report: bool) -> Res
         array: array_params(m, e.array_noise),
         neuron_noise: !e.no_noise,
         seed: m.seed,
-        mc_sigmas: e.mc_sigma.clone().unwrap_or_else(|| vec![0.1]),
+        mc_sigmas: e
+            .mc_sigma
+            .clone()
+            .unwrap_or_else(|| TRAINED_MC_SIGMAS.to_vec()),
         mc_samples: e.mc_samples,
     };
     let cmd = command_line();

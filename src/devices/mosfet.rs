@@ -651,26 +651,26 @@ impl Device for Mosfet {
             };
             let cbhat = s0[CBS] + s0[CBD] + s0[GBD] * delvbd + s0[GBS] * delvbs;
             let cb = s0[CBS] + s0[CBD];
+            let cd_converged =
+                (cdhat - s0[CD]).abs() < CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL;
+            let cb_converged =
+                (cbhat - cb).abs() <= CONV_RELTOL * cbhat.abs().max(cb.abs()) + CONV_ABSTOL;
             // ngspice's bypass test (mos1load.c): every controlling voltage and both
             // linearised currents within the Newton tolerances of the last evaluation.
             let small = |d: f64, now: f64, then: f64| {
                 d.abs() < CONV_RELTOL * now.abs().max(then.abs()) + BYPASS_VNTOL
             };
             bypass = ctx.bypass
+                && cd_converged
                 && (cbhat - cb).abs() < CONV_RELTOL * (cbhat.abs().max(cb.abs()) + CONV_ABSTOL)
                 && small(delvbs, vbs, s0[VBS])
                 && small(delvbd, vbd, s0[VBD])
                 && small(delvgs, vgs, s0[VGS])
-                && small(delvds, vds, s0[VDS])
-                && (cdhat - s0[CD]).abs()
-                    < CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL;
+                && small(delvds, vds, s0[VDS]);
             if bypass {
                 ctx.bypassed += 1;
                 (vbs, vgs, vds) = (s0[VBS], s0[VGS], s0[VDS]);
-            } else if (cdhat - s0[CD]).abs()
-                >= CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL
-                || (cbhat - cb).abs() > CONV_RELTOL * cbhat.abs().max(cb.abs()) + CONV_ABSTOL
-            {
+            } else if !(cd_converged && cb_converged) {
                 ctx.noncon += 1;
             }
             // Limiting against the previous iteration (von of the last evaluation).

@@ -7,7 +7,7 @@ use super::circuit::{CircuitMvm, TileRun, calibrate_unit};
 use super::network::{IdealMvm, Mvm, NetworkFile, forward};
 use super::neuron::{BehaviouralNeurons, CircuitNeurons, NeuronEnergy, NeuronSpec};
 use super::quantize::{Quantized, Scheme};
-use super::tile::{ArrayParams, Mapping, Variation, map_layers};
+use super::tile::{ArrayParams, Mapping, map_layers};
 use crate::circuit::Model;
 use crate::devices::mtj::params::MtjParams;
 use crate::devices::mtj::temperature::ic0_a;
@@ -227,13 +227,7 @@ pub fn evaluate(
     let mut mc = Vec::new();
     for &sigma in cfg.mc_sigmas.iter().filter(|_| cfg.mc_samples > 0) {
         progress(&format!("Monte Carlo σ = {sigma}"));
-        let mut arr = cfg.array.clone();
-        arr.variation = Variation {
-            ra: sigma,
-            tmr: sigma,
-            ku: sigma,
-        };
-        arr.seed = cfg.seed.wrapping_add((sigma * 1e6) as u64);
+        let arr = cfg.array.with_variation(sigma, cfg.seed);
         let mut mcm = CircuitMvm {
             mapping: &mapping,
             q: &q,

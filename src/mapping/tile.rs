@@ -63,6 +63,23 @@ pub struct ArrayParams {
     pub seed: u64,
 }
 
+impl ArrayParams {
+    /// These arrays with RA, TMR and Ku all varied by relative `sigma` and the cell draws
+    /// seeded from (`seed`, `sigma`): one Monte Carlo point's chip, the same rule for every
+    /// network path so equal settings draw equal chips.
+    pub fn with_variation(&self, sigma: f64, seed: u64) -> ArrayParams {
+        ArrayParams {
+            variation: Variation {
+                ra: sigma,
+                tmr: sigma,
+                ku: sigma,
+            },
+            seed: seed.wrapping_add((sigma * 1e6) as u64),
+            ..self.clone()
+        }
+    }
+}
+
 impl Default for ArrayParams {
     fn default() -> Self {
         ArrayParams {

@@ -35,7 +35,7 @@ use super::network::{IdealMvm, Mvm};
 use super::neuron::{NeuronEnergy, NeuronSpec};
 use super::pipeline::{EvalConfig, EvalResult, McPoint, SampleResult};
 use super::quantize::{Quantized, Scheme, quantize};
-use super::tile::{ArrayParams, Mapping, Variation, map_layers, model_line};
+use super::tile::{ArrayParams, Mapping, map_layers, model_line};
 use crate::analysis::simulate;
 use crate::circuit::Model;
 use crate::devices::mtj::params::MtjParams;
@@ -769,6 +769,8 @@ pub fn evaluate_trained(
     // σ = 0 point of the variation sweep, by the sweep's own method (behavioural IP layer on
     // the sensed drives of the variation-free tiles): class agreement and correct answers.
     let (mut zero_agree, mut zero_correct) = (0usize, 0usize);
+    // The behavioural layer's spikes per sample (float drives): the variation sweep's reference.
+    let mut reference_spikes = Vec::with_capacity(n);
     for k in 0..n {
         let frames = data.sample(k);
         progress(&format!("sample {}/{}: software reference", k + 1, n));
@@ -781,7 +783,7 @@ pub fn evaluate_trained(
             .ip_trace(frames)
             .map_err(|e| e.to_string())?
             .ok_or("no IP trace")?;
-        let beh = tr.spikes.clone();
+        let beh = tr.spikes;
         let beh_class = class_of(net, &beh)?;
         // Crossbar: one tile per pixel (see `pixel_reads`).
         let rows = ad.rows(frames);
@@ -939,6 +941,7 @@ pub fn evaluate_trained(
             behavioural_spikes: bs,
             circuit_spikes: circ_spikes,
         });
+        reference_spikes.push(beh);
     }
     out.mvm_exact = eq as f64 / tot.max(1) as f64;
     out.config.mc_sigmas = cfg.mc_sigmas.clone();
@@ -972,6 +975,7 @@ pub fn evaluate_trained(
             i_unit,
             provenance,
             &extra.reference_classes,
+            &reference_spikes,
         )?);
     }
     extra.spike_agreement_neuron = agree_neu as f64 / n_spk.max(1) as f64;
@@ -1003,23 +1007,17 @@ fn variation_point(
     i_unit: f64,
     provenance: &str,
     reference_classes: &[usize],
+    reference_spikes: &[Vec<Vec<u8>>],
 ) -> Result<McPoint, String> {
     let table: &CalibTable = net.table.as_deref().ok_or("no calibration table")?;
-    let mut arr = array.clone();
-    arr.variation = Variation {
-        ra: sigma,
-        tmr: sigma,
-        ku: sigma,
-    };
-    arr.seed = seed.wrapping_add((sigma * 1e6) as u64);
+    let arr = array.with_variation(sigma, seed);
     let q = &qs[0];
     let (px, ch, bins) = (ad.pixels(), ad.channels, ad.bins);
     let (mut agree, mut correct, mut labelled) = (0usize, 0usize, 0usize);
     let (mut equal, mut total, mut spikes_equal, mut spikes_total) =
         (0usize, 0usize, 0usize, 0usize);
-    for k in 0..samples {
-        let frames = data.sample(k);
-        let rows = ad.rows(frames);
+    for (k, reference) in reference_spikes.iter().enumerate().take(samples) {
+        let rows = ad.rows(data.sample(k));
         let levels: Vec<Vec<Vec<i64>>> = (0..px)
             .into_par_iter()
             .map(|p| {
@@ -1049,10 +1047,6 @@ fn variation_point(
                 lv
             })
             .collect();
-        let tr = net
-            .ip_trace(frames)
-            .map_err(|e| e.to_string())?
-            .ok_or("no IP trace")?;
         let mut theta = vec![0f32; px * ch];
         let spikes: Vec<Vec<u8>> = (0..bins)
             .map(|t| {
@@ -1062,7 +1056,7 @@ fn variation_point(
                 ip_step(table, &mut theta, &x)
             })
             .collect();
-        for (a, b) in spikes.iter().flatten().zip(tr.spikes.iter().flatten()) {
+        for (a, b) in spikes.iter().flatten().zip(reference.iter().flatten()) {
             spikes_total += 1;
             spikes_equal += (a == b) as usize;
         }
@@ -1121,6 +1115,7 @@ pub fn class_of(net: &Network, spikes: &[Vec<u8>]) -> Result<usize, String> {
 mod tests {
     use super::*;
     use crate::mapping::circuit::load_card;
+    use crate::mapping::tile::Variation;
     use crate::network::gestures::GestureConfig;
 
     fn root() -> &'static Path {

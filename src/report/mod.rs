@@ -48,6 +48,25 @@ pub struct RatioRow {
     pub our_ratio_total_neuron: f64,
 }
 
+/// The IPNet paper's memory-power ratios against the baselines in the order
+/// [`baselines`] returns them (RNN, LSTM, 2+1D CNN); it reports none for the RNN.
+const PAPER_RATIOS: [Option<f64>; 3] = [None, Some(2874.0), Some(90920.0)];
+
+/// Weight-file stems of the shipped baselines, in the same order.
+const BASELINE_STEMS: [&str; 3] = ["rnn", "lstm", "cnn2p1d"];
+
+impl RatioRow {
+    /// `b`'s memory energy per step over ours, with and without our periphery.
+    fn of(b: &Baseline, paper_ratio: Option<f64>, ours_j: f64, ours_total_j: f64) -> RatioRow {
+        RatioRow {
+            baseline: b.name.clone(),
+            paper_ratio,
+            our_ratio_memory: b.memory_j / ours_j.max(1e-300),
+            our_ratio_total_neuron: b.memory_j / ours_total_j.max(1e-300),
+        }
+    }
+}
+
 /// Temporal kernel of the shipped 2+1D-CNN baseline (`tconv.w` is `[H, H, 3]`, see
 /// `src/network/model.rs`).
 const TRAINED_TCONV_KERNEL: usize = 3;
@@ -285,16 +304,10 @@ impl Report {
         let first_ip = net.layers.iter().find(|l| l.kind == LayerKind::Ip);
         let (i_in, h) = first_ip.map_or((net.inputs, 1), |l| (l.inp, l.out));
         let b = baselines(&t.digital, i_in, h, net.steps);
-        let paper = [None, Some(2874.0), Some(90920.0)];
         let ratios = b
             .iter()
-            .zip(paper)
-            .map(|(x, p)| RatioRow {
-                baseline: x.name.clone(),
-                paper_ratio: p,
-                our_ratio_memory: x.memory_j / ip_mem.max(1e-300),
-                our_ratio_total_neuron: x.memory_j / ip_total_neuron.max(1e-300),
-            })
+            .zip(PAPER_RATIOS)
+            .map(|(x, p)| RatioRow::of(x, p, ip_mem, ip_total_neuron))
             .collect();
         // Latency.
         let settles: Vec<f64> = r
@@ -476,26 +489,23 @@ impl Report {
         // to the rows above that give a digital module the IP layer's own size.
         let h = arch.hidden;
         let trained_sized = baselines(&t.digital, h, h, TRAINED_TCONV_KERNEL);
-        for (b, paper) in trained_sized
+        for ((b, paper), stem) in trained_sized
             .into_iter()
-            .zip([None, Some(2874.0), Some(90920.0)])
+            .zip(PAPER_RATIOS)
+            .zip(BASELINE_STEMS)
         {
-            let stem = match b.name.as_str() {
-                "RNN" => "rnn",
-                "LSTM" => "lstm",
-                _ => "cnn2p1d",
-            };
             let name = format!(
                 "{} as trained (I = H = {h}; weights/{stem}_{})",
                 b.name, arch.classes
             );
-            self.ratios.push(RatioRow {
-                baseline: name.clone(),
-                paper_ratio: paper,
-                our_ratio_memory: b.memory_j / self.ip_memory_per_step_j.max(1e-300),
-                our_ratio_total_neuron: b.memory_j / self.ip_neuron_total_per_step_j.max(1e-300),
-            });
-            self.baselines.push(Baseline { name, ..b });
+            let b = Baseline { name, ..b };
+            self.ratios.push(RatioRow::of(
+                &b,
+                paper,
+                self.ip_memory_per_step_j,
+                self.ip_neuron_total_per_step_j,
+            ));
+            self.baselines.push(b);
         }
         // One tile per pixel: the mapping above is the tile of one pixel.
         self.tiles *= hw.pixels;
