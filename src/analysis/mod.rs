@@ -4,6 +4,7 @@
 //! Newton solve live in [`system`], time stepping in [`tran`].
 
 pub mod dc;
+mod linear;
 pub mod op;
 pub mod record;
 pub mod system;
@@ -69,6 +70,8 @@ pub struct SimOutput {
     /// Nonzeros of the MNA matrix and of its LU factors (fill-in).
     pub matrix_nnz: usize,
     pub factor_nnz: usize,
+    /// LU columns recomputed over the run (partial refactorization's work).
+    pub lu_columns_recomputed: usize,
 }
 
 /// Format a time with an engineering prefix for messages.
@@ -166,6 +169,7 @@ pub fn simulate(circuit: &Circuit) -> Result<SimOutput, SimError> {
         unknowns: sys.unknowns(),
         matrix_nnz: sys.nnz(),
         factor_nnz: sys.factor_nnz(),
+        lu_columns_recomputed: sys.lu_columns_recomputed(),
     })
 }
 #[cfg(test)]

@@ -3,8 +3,11 @@
 
 use std::collections::HashMap;
 
+use super::linear::LinearPart;
 use crate::circuit::{Circuit, Method, Options};
-use crate::devices::{self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval};
+use crate::devices::{
+    self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval, TruncCtx,
+};
 use crate::linalg::{Assembler, GpLu, LinearSolver, PatternBuilder};
 use crate::results::Stats;
 
@@ -17,8 +20,8 @@ const PIN_CONDUCTANCE: f64 = 1e10;
 /// faster (10.9 s vs 12.1 s).
 const PARALLEL_MIN_DEVICES: usize = 16_384;
 
-/// Where the second half of the devices starts: device index, first matrix slot, first rhs
-/// slot and first state it owns.
+/// Where the second half of the devices starts: position in `System::general`, first matrix
+/// slot, first rhs slot and first state it owns.
 #[derive(Debug, Clone, Copy)]
 struct LoadSplit {
     device: usize,
@@ -62,6 +65,15 @@ pub struct System {
     /// True for equations whose unknown is a current (tolerance abstol instead of vntol).
     pub is_current: Vec<bool>,
     asm: Assembler,
+    /// Resistors and capacitors, stamped in bulk once per point (`analysis::linear`).
+    linear: LinearPart,
+    /// Indices of the devices loaded one by one (everything that is not bulk linear), in
+    /// device order; their stamp slots start at `general_slots` (matrix, rhs).
+    general: Vec<usize>,
+    general_slots: (usize, usize),
+    /// Per device: its states are only its last operating point, so the reload after
+    /// convergence may skip it (`Device::needs_final_reload`).
+    skip_final_reload: Vec<bool>,
     solver: Box<dyn LinearSolver>,
     mat_buf: Vec<f64>,
     rhs_buf: Vec<f64>,
@@ -118,8 +130,11 @@ impl System {
         let mut n_eq = n_nodes;
         let mut n_states = 0;
         let first_pass_allocated;
-        // Per device: (matrix slots, rhs slots, states) allocated before it.
-        let mut starts: Vec<(usize, usize, usize)> = Vec::with_capacity(devices.len());
+        let bulk: Vec<bool> = devices.iter().map(|d| d.bulk_linear().is_some()).collect();
+        let general: Vec<usize> = (0..devices.len()).filter(|&i| !bulk[i]).collect();
+        // Per general device: (matrix slots, rhs slots, states) allocated before it.
+        let mut starts: Vec<(usize, usize, usize)> = Vec::with_capacity(general.len());
+        let general_slots;
         {
             let mut s = Setup {
                 n_eq,
@@ -149,13 +164,19 @@ impl System {
                 eq_names: &mut eq_names,
                 branches: &branches,
             };
-            for d in devices.iter_mut() {
+            // Bulk linear devices first, so the general devices' slots and states form one
+            // contiguous range each (gathered per iteration, split for parallel loads).
+            for (d, _) in devices.iter_mut().zip(&bulk).filter(|(_, b)| **b) {
+                d.setup_slots(&mut s)?;
+            }
+            general_slots = (s.pattern.mat_slot_count(), s.pattern.rhs_slot_count());
+            for &i in &general {
                 starts.push((
                     s.pattern.mat_slot_count(),
                     s.pattern.rhs_slot_count(),
                     s.n_states,
                 ));
-                d.setup_slots(&mut s)?;
+                devices[i].setup_slots(&mut s)?;
             }
             n_eq = s.n_eq;
             n_states = s.n_states;
@@ -170,7 +191,8 @@ impl System {
             && rayon::current_num_threads() >= 2
             && std::env::var_os("MTJSIM_SERIAL_LOAD").is_none()
         {
-            let k = starts.partition_point(|&(m, _, _)| m < mat_slots / 2);
+            let half = general_slots.0 + (mat_slots - general_slots.0) / 2;
+            let k = starts.partition_point(|&(m, _, _)| m < half);
             starts.get(k).map(|&(m, r, st)| LoadSplit {
                 device: k,
                 mat: m,
@@ -180,7 +202,9 @@ impl System {
         } else {
             None
         };
-        let split = split_possible.filter(|_| devices.len() >= PARALLEL_MIN_DEVICES);
+        let split = split_possible.filter(|_| general.len() >= PARALLEL_MIN_DEVICES);
+        let linear = LinearPart::new(&devices, &bulk, &asm);
+        let skip_final_reload = devices.iter().map(|d| !d.needs_final_reload()).collect();
         let solver = GpLu::new(&asm).map_err(|e| e.to_string())?;
         let mut integ = Integrator {
             method: circuit.options.method,
@@ -227,6 +251,10 @@ impl System {
             split,
             split_possible,
             asm,
+            linear,
+            skip_final_reload,
+            general,
+            general_slots,
             solver: Box::new(solver),
             x: vec![0.0; n_eq],
             states: std::array::from_fn(|_| vec![0.0; n_states]),
@@ -271,6 +299,10 @@ impl System {
     pub fn factor_nnz(&self) -> usize {
         self.solver.factor_nnz()
     }
+    /// LU columns recomputed by all factorizations so far.
+    pub fn lu_columns_recomputed(&self) -> usize {
+        self.solver.columns_recomputed()
+    }
     /// Nonzeros of the MNA matrix pattern.
     pub fn nnz(&self) -> usize {
         self.asm.nnz()
@@ -280,13 +312,44 @@ impl System {
     /// point was evaluated before at the present step, so devices may bypass (when
     /// `.options bypass=1`, transient only; ngspice excludes MODEINITPRED the same way).
     fn load(&mut self, p: &NewtonParams, init: InitPhase, uic_start: bool, repeat: bool) -> usize {
+        self.load_pass(p, init, uic_start, repeat, false)
+    }
+
+    /// After convergence: bring the states to the final iterate. Only devices whose states
+    /// matter beyond their last operating point are evaluated (`Device::needs_final_reload`),
+    /// and nothing is assembled.
+    fn reload_states(&mut self, p: &NewtonParams) {
+        self.load_pass(p, InitPhase::Normal, false, true, true);
+    }
+
+    fn load_pass(
+        &mut self,
+        p: &NewtonParams,
+        init: InitPhase,
+        uic_start: bool,
+        repeat: bool,
+        states_only: bool,
+    ) -> usize {
         let [s0, s1, s2, s3] = &mut self.states;
+        let hist = [&s1[..], &s2[..], &s3[..]];
+        if !repeat {
+            self.linear
+                .begin_point(p.mode, uic_start, &self.integ, &hist);
+        }
+        if !states_only {
+            self.linear.copy_into(&mut self.values, &mut self.rhs);
+        }
+        // Devices evaluated in this pass.
+        let skip = &self.skip_final_reload;
+        let wanted = |i: usize| !states_only || !skip[i];
+        self.linear
+            .set_states(&self.x, s0, &hist, &self.integ, p.mode, uic_start);
         let mut ctx = LoadCtx {
             x: &self.x,
             mat: &mut self.mat_buf,
             rhs: &mut self.rhs_buf,
             state0: s0,
-            hist: [s1, s2, s3],
+            hist,
             mode: p.mode,
             init,
             integ: &self.integ,
@@ -302,15 +365,17 @@ impl System {
             step_index: self.step_index,
             attempt: self.attempt,
             noncon: 0,
-            bypass: repeat && self.bypass_enabled && p.mode == Mode::Tran,
+            bypass: self.bypass_enabled && p.mode == Mode::Tran && !uic_start,
+            point_start: !repeat,
             bypassed: 0,
         };
         let noncon = if let Some(sp) = self.split {
             // Two halves on two threads, each with its own stamp buffers and state block;
             // the second half's states are copied in and out (devices index states
             // absolutely). Results are bit-identical to the serial load.
-            ctx.mat[..sp.mat].fill(0.0);
-            ctx.rhs[..sp.rhs].fill(0.0);
+            let (m0, r0) = self.general_slots;
+            ctx.mat[m0..sp.mat].fill(0.0);
+            ctx.rhs[r0..sp.rhs].fill(0.0);
             self.mat_buf2[sp.mat..].fill(0.0);
             self.rhs_buf2[sp.rhs..].fill(0.0);
             self.state_b[sp.state..].copy_from_slice(&ctx.state0[sp.state..]);
@@ -320,42 +385,54 @@ impl System {
                 state0: &mut self.state_b,
                 ..ctx
             };
-            let (first, second) = self.devices.split_at(sp.device);
+            let (first, second) = self.general.split_at(sp.device);
+            let devices = &self.devices;
             let ((na, ba), (nb, bb)) = rayon::join(
                 || {
-                    for d in first {
-                        d.load(&mut ctx);
+                    for &i in first.iter().filter(|&&i| wanted(i)) {
+                        devices[i].load(&mut ctx);
                     }
                     (ctx.noncon, ctx.bypassed)
                 },
                 || {
-                    for d in second {
-                        d.load(&mut ctx_b);
+                    for &i in second.iter().filter(|&&i| wanted(i)) {
+                        devices[i].load(&mut ctx_b);
                     }
                     (ctx_b.noncon, ctx_b.bypassed)
                 },
             );
             self.stats.device_bypasses += ba + bb;
             self.states[0][sp.state..].copy_from_slice(&self.state_b[sp.state..]);
-            self.asm.gather_split(
+            if states_only {
+                return 0;
+            }
+            self.asm.gather_onto(
                 [&self.mat_buf, &self.mat_buf2],
                 [&self.rhs_buf, &self.rhs_buf2],
+                self.general_slots,
                 (sp.mat, sp.rhs),
                 &mut self.values,
                 &mut self.rhs,
             );
             na + nb
         } else {
-            ctx.mat.fill(0.0);
-            ctx.rhs.fill(0.0);
-            for d in &self.devices {
-                d.load(&mut ctx);
+            let (m0, r0) = self.general_slots;
+            ctx.mat[m0..].fill(0.0);
+            ctx.rhs[r0..].fill(0.0);
+            for &i in self.general.iter().filter(|&&i| wanted(i)) {
+                self.devices[i].load(&mut ctx);
             }
             let noncon = ctx.noncon;
             self.stats.device_bypasses += ctx.bypassed;
-            self.asm.gather(
-                &self.mat_buf,
-                &self.rhs_buf,
+            if states_only {
+                return 0;
+            }
+            let (m, r) = (self.mat_buf.len(), self.rhs_buf.len());
+            self.asm.gather_onto(
+                [&self.mat_buf, &self.mat_buf],
+                [&self.rhs_buf, &self.rhs_buf],
+                self.general_slots,
+                (m, r),
                 &mut self.values,
                 &mut self.rhs,
             );
@@ -429,14 +506,20 @@ impl System {
                 && self.chord_ok
                 && (self.integ.delta_old[0] / self.lu_step - 1.0).abs() < 0.2
                 && iter < max_iter / 2;
-            if !chord && self.values != self.lu_fresh_values {
-                self.stats.lu_factorizations += 1;
-                if self.solver.factor(&self.values).is_err() {
-                    self.lu_fresh_values.clear();
-                    return Err(NewtonFailure::Singular);
+            if !chord {
+                // The solver itself notices values equal to its last factorization's (all
+                // devices bypassed) and then does nothing.
+                match self.solver.factor(&self.values) {
+                    Ok(worked) => self.stats.lu_factorizations += usize::from(worked),
+                    Err(_) => {
+                        self.lu_fresh_values.clear();
+                        return Err(NewtonFailure::Singular);
+                    }
                 }
-                self.lu_fresh_values.clone_from(&self.values);
-                self.lu_step = self.integ.delta_old[0];
+                if self.chord_enabled {
+                    self.lu_fresh_values.clone_from(&self.values);
+                    self.lu_step = self.integ.delta_old[0];
+                }
             }
             if chord && self.values != self.lu_fresh_values {
                 let r = self.asm.residual(&self.values, &self.x[1..], &self.rhs);
@@ -494,7 +577,7 @@ impl System {
             if converged && noncon == 0 && !was_init && iter > 0 {
                 // Reload so the states (charges, limited voltages) correspond to the final x
                 // (devices whose voltages did not move beyond the tolerances may bypass).
-                self.load(p, InitPhase::Normal, false, true);
+                self.reload_states(p);
                 return Ok(iter + 1);
             }
         }
@@ -530,6 +613,28 @@ impl System {
         for d in &self.devices {
             d.accept(x, s0);
         }
+    }
+
+    /// Smallest step the local truncation error of all devices allows (ngspice CKTtrunc).
+    pub fn truncation(&self) -> f64 {
+        let o = &self.options;
+        let ctx = TruncCtx {
+            integ: &self.integ,
+            states: [
+                &self.states[0],
+                &self.states[1],
+                &self.states[2],
+                &self.states[3],
+            ],
+            reltol: o.reltol,
+            abstol: o.abstol,
+            chgtol: o.chgtol,
+            trtol: o.trtol,
+        };
+        self.general
+            .iter()
+            .map(|&i| self.devices[i].truncate(&ctx))
+            .fold(self.linear.truncate(&ctx), f64::min)
     }
 
     /// Smallest device-imposed maximum step (s).

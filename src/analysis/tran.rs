@@ -6,7 +6,7 @@ use super::record::Recorder;
 use super::system::{NewtonParams, System};
 use super::{SimError, op};
 use crate::circuit::Circuit;
-use crate::devices::{InitPhase, Mode, SourceEval, TruncCtx};
+use crate::devices::{InitPhase, Mode, SourceEval};
 use crate::results::{Plot, VecKind, Vector};
 
 /// `.tran` parameters.
@@ -175,12 +175,12 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
                 break Ok((t_new, delta));
             }
             // ngspice CKTtrunc: the new step is at most twice the present one.
-            let mut new_delta = truncation(sys).min(2.0 * delta);
+            let mut new_delta = sys.truncation().min(2.0 * delta);
             if new_delta > 0.9 * delta {
                 if order == 1 && max_order > 1 {
                     // Try order 2 (as ngspice does); keep it only if it allows a longer step.
                     sys.integ.order = 2;
-                    new_delta = truncation(sys).min(2.0 * delta);
+                    new_delta = sys.truncation().min(2.0 * delta);
                     sys.integ.order = 1;
                     order = if new_delta <= 1.05 * delta { 1 } else { 2 };
                 }
@@ -231,26 +231,4 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
         plot: rec.finish(),
         source_energy_j: energy,
     })
-}
-
-/// Smallest step allowed by all devices' truncation error (ngspice CKTtrunc).
-fn truncation(sys: &System) -> f64 {
-    let o = &sys.options;
-    let ctx = TruncCtx {
-        integ: &sys.integ,
-        states: [
-            &sys.states[0],
-            &sys.states[1],
-            &sys.states[2],
-            &sys.states[3],
-        ],
-        reltol: o.reltol,
-        abstol: o.abstol,
-        chgtol: o.chgtol,
-        trtol: o.trtol,
-    };
-    sys.devices
-        .iter()
-        .map(|d| d.truncate(&ctx))
-        .fold(f64::INFINITY, f64::min)
 }

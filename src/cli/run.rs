@@ -138,6 +138,7 @@ fn summary_json(out: &SimOutput) -> String {
         "rejected_steps": s.rejected_steps,
         "newton_iterations": s.newton_iterations,
         "lu_factorizations": s.lu_factorizations,
+        "lu_columns_recomputed": out.lu_columns_recomputed,
         "device_bypasses": s.device_bypasses,
         "wall_seconds": s.wall_seconds,
         "source_energy_j": out.source_energy_j,

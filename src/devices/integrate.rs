@@ -71,6 +71,17 @@ impl Integrator {
         (i, self.ag[0])
     }
 
+    /// The part of [`Integrator::integrate`]'s current that does not depend on the present
+    /// charge: `i = ag[0]·q + history_current`. A linear capacitor's companion source.
+    #[inline]
+    pub fn history_current(&self, hist: &[&[f64]; 3], q: usize) -> f64 {
+        match (self.method, self.order) {
+            (_, 1) => self.ag[1] * hist[0][q],
+            (Method::Trapezoidal, _) => -self.ag[0] * hist[0][q] - hist[0][q + 1],
+            (Method::Gear, _) => self.ag[1] * hist[0][q] + self.ag[2] * hist[1][q],
+        }
+    }
+
     /// Largest step the truncation error of the charge at `q` allows (ngspice CKTterr).
     pub fn truncation_step(&self, states: &[&[f64]; 4], q: usize, ctx: &super::TruncCtx) -> f64 {
         let order = self.order;

@@ -329,6 +329,7 @@ pub(crate) mod bench {
                 srcfact: 1.0,
                 sources_at_t0: false,
                 bypass: false,
+                point_start: true,
                 bypassed: 0,
                 gmin: self.gmin,
                 temp_k: self.temp_k,

@@ -154,11 +154,13 @@ pub struct LoadCtx<'a> {
     pub attempt: u32,
     /// Devices increment this when they limited a junction voltage (not converged yet).
     pub noncon: usize,
-    /// A device may reuse its last evaluation at this time point when its controlling
-    /// voltages and currents moved less than the Newton tolerances (ngspice's BYPASS,
-    /// `.options bypass=1`; off by default, as in ngspice). Never on the first iteration of
-    /// a time point, so companion models always see the present step.
+    /// A device may reuse its last evaluation when its controlling voltages and currents
+    /// moved less than the Newton tolerances (ngspice's BYPASS test, `.options bypass`).
+    /// On the first iteration of a time point (`point_start`) only devices without charges
+    /// may, since a companion model must see the present step.
     pub bypass: bool,
+    /// This is the first evaluation at the present time point (or operating point).
+    pub point_start: bool,
     /// Devices increment this when they bypassed their evaluation.
     pub bypassed: usize,
 }
@@ -216,6 +218,25 @@ pub struct TruncCtx<'a> {
     pub trtol: f64,
 }
 
+/// A linear passive that the analysis stamps in bulk instead of through [`Device::load`]:
+/// its matrix entries are constant (resistor) or constant within a time point
+/// (capacitor companion), so they are added once per point rather than once per Newton
+/// iteration, and no virtual call or stamp buffer is spent on them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BulkLinear {
+    /// Conductance `g` (S) between equations `a` and `b`.
+    Conductance { a: usize, b: usize, g: f64 },
+    /// Capacitance `c` (F) between `a` and `b`; charge `q = c·v` in state `state`, its
+    /// current in `state + 1`; `ic` (V) is used at the start of a UIC transient.
+    Capacitance {
+        a: usize,
+        b: usize,
+        c: f64,
+        ic: Option<f64>,
+        state: usize,
+    },
+}
+
 /// One element model instance.
 pub trait Device: Send + Sync {
     /// Lowercase element name.
@@ -244,6 +265,19 @@ pub trait Device: Send + Sync {
     fn init_unknowns(&self, _x: &mut [f64]) {}
     /// Source corners in `[0, tstop]` the time stepper must land on.
     fn breakpoints(&self, _tstep: f64, _tstop: f64, _out: &mut Vec<f64>) {}
+    /// This device as a bulk linear passive (see [`BulkLinear`]), if it is one. The answer
+    /// must not change after construction; state indices are valid after setup.
+    fn bulk_linear(&self) -> Option<BulkLinear> {
+        None
+    }
+    /// Must this device be evaluated once more at the converged iterate? Yes when its
+    /// states hold charges (truncation error and the next step integrate them) or internal
+    /// dynamics. A device whose states are only its last operating point (for voltage
+    /// limiting, bypass and the convergence test) may answer no: its states then lag one
+    /// Newton iteration, as every device's do in ngspice, which never reloads.
+    fn needs_final_reload(&self) -> bool {
+        true
+    }
     /// Does this device need Newton iterations (nonlinear)?
     fn is_nonlinear(&self) -> bool {
         false

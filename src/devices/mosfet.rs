@@ -185,8 +185,11 @@ impl Params {
     }
 }
 
-/// Temperature- and geometry-dependent instance quantities (ngspice `MOS1temp`).
+/// Temperature- and geometry-dependent instance quantities (ngspice `MOS1temp`). `repr(C)`
+/// keeps what every load reads in the leading cache lines and the depletion-charge data,
+/// needed only by transistors with junction capacitance, at the end.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 struct Temp {
     temp: f64,
     vt: f64,
@@ -199,17 +202,43 @@ struct Temp {
     source_sat: f64,
     drain_vcrit: f64,
     source_vcrit: f64,
-    /// Bulk–drain / bulk–source depletion charges: bottom and sidewall.
-    bd: [Depletion; 2],
-    bs: [Depletion; 2],
     /// Drain / source series conductances (0 = none).
     gdrain: f64,
     gsource: f64,
+    /// No bulk depletion capacitance at all (no CJ, CJSW, CBD, CBS): the bulk charges are
+    /// identically zero at every voltage.
+    bulk_charge_free: bool,
+    /// Bulk–drain / bulk–source depletion charges: bottom and sidewall.
+    bd: [Depletion; 2],
+    bs: [Depletion; 2],
+}
+
+/// Model and geometry constants every load reads, gathered in one place (see [`Mosfet`]).
+#[derive(Debug, Clone, Copy)]
+struct Hot {
+    typ: f64,
+    /// M·W/Leff: β = KP(T)·beta_geom.
+    beta_geom: f64,
+    /// Overlap capacitances (F): CGSO·M·W, CGDO·M·W, CGBO·M·Leff.
+    ovl_gs: f64,
+    ovl_gd: f64,
+    ovl_gb: f64,
+    /// COX·Leff·M·W (F).
+    oxide_cap: f64,
+    gamma: f64,
+    lambda: f64,
+    /// Any gate capacitance (oxide or overlap)?
+    gate_caps: bool,
 }
 
 /// M: level-1 MOSFET.
+///
+/// `repr(C)` with what every load reads first (constants, nodes, state, slots as `u32`,
+/// the temperature cache's leading fields): a crossbar's load loop streams thousands of
+/// instances and was bound by cache misses on the ~1 KB instance, not by arithmetic.
+#[repr(C)]
 pub struct Mosfet {
-    name: String,
+    hot: Hot,
     d: usize,
     g: usize,
     s: usize,
@@ -217,15 +246,16 @@ pub struct Mosfet {
     /// Internal drain / source nodes (equal to `d` / `s` without series resistance).
     dp: usize,
     sp: usize,
+    state: usize,
+    slots: [u32; 22],
+    /// rhs of g, b, dp, sp.
+    rhs: [u32; 4],
+    off: bool,
+    cache: OnceLock<Temp>,
+    name: String,
     geom: Geometry,
     leff: f64,
-    off: bool,
     par: Params,
-    cache: OnceLock<Temp>,
-    state: usize,
-    slots: [usize; 22],
-    /// rhs of g, b, dp, sp.
-    rhs: [usize; 4],
 }
 
 // State layout (offsets from `state`). Charges are followed by their currents.
@@ -284,8 +314,7 @@ impl Mosfet {
     /// Does the model give the gate any capacitance (Meyer or overlap)? Without it the gate
     /// charges are identically zero: no gate-row stamps and no truncation error.
     fn has_gate_caps(&self) -> bool {
-        let p = &self.par;
-        p.cox != 0.0 || p.cgso != 0.0 || p.cgdo != 0.0 || p.cgbo != 0.0
+        self.hot.gate_caps
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -319,7 +348,19 @@ impl Mosfet {
                 "{name}: effective channel length L − 2·LD = {leff:e} m is not positive"
             ));
         }
+        let hot = Hot {
+            typ: par.typ,
+            beta_geom: geom.m * geom.w / leff,
+            ovl_gs: par.cgso * geom.m * geom.w,
+            ovl_gd: par.cgdo * geom.m * geom.w,
+            ovl_gb: par.cgbo * geom.m * leff,
+            oxide_cap: par.cox * leff * geom.m * geom.w,
+            gamma: par.gamma,
+            lambda: par.lambda,
+            gate_caps: par.cox != 0.0 || par.cgso != 0.0 || par.cgdo != 0.0 || par.cgbo != 0.0,
+        };
         Ok(Mosfet {
+            hot,
             name,
             d,
             g,
@@ -418,6 +459,8 @@ impl Mosfet {
         };
         let side = |perim: f64| p.cjsw.map_or(0.0, |c| c * f_side * perim * gm.m);
         let dep = |cz: f64, mj: f64| Depletion::new(cz, tpb, mj, p.fc);
+        let bd = [dep(bottom(p.cbd, gm.ad), p.mj), dep(side(gm.pd), p.mjsw)];
+        let bs = [dep(bottom(p.cbs, gm.as_), p.mj), dep(side(gm.ps), p.mjsw)];
         Temp {
             temp: t,
             vt,
@@ -429,10 +472,11 @@ impl Mosfet {
             source_sat,
             drain_vcrit,
             source_vcrit,
-            bd: [dep(bottom(p.cbd, gm.ad), p.mj), dep(side(gm.pd), p.mjsw)],
-            bs: [dep(bottom(p.cbs, gm.as_), p.mj), dep(side(gm.ps), p.mjsw)],
             gdrain: self.drain_conductance(),
             gsource: self.source_conductance(),
+            bulk_charge_free: bd.iter().chain(&bs).all(|d| d.cz == 0.0),
+            bd,
+            bs,
         }
     }
 }
@@ -493,7 +537,7 @@ fn bulk_diode(v: f64, isat: f64, vt: f64, gmin: f64) -> (f64, f64) {
 
 /// Shichman–Hodges drain current in normal mode (`vds ≥ 0` after interchange).
 /// Returns `[cdrain, gm, gds, gmbs, von, vdsat]` for internal voltages `vgs`, `vds`, `vbs`.
-fn drain_current(tp: &Temp, p: &Params, beta: f64, vgs: f64, vds: f64, vbs: f64) -> [f64; 6] {
+fn drain_current(tp: &Temp, p: &Hot, beta: f64, vgs: f64, vds: f64, vbs: f64) -> [f64; 6] {
     let (typ, gamma, lambda) = (p.typ, p.gamma, p.lambda);
     let sarg = if vbs <= 0.0 {
         (tp.tphi - vbs).sqrt()
@@ -585,24 +629,21 @@ impl Device for Mosfet {
                 crate::linalg::TRASH
             } else {
                 s.slot(r, c)
-            };
+            } as u32;
         }
-        self.rhs = [s.rhs(g), s.rhs(b), s.rhs(dp), s.rhs(sp)];
+        self.rhs = [s.rhs(g), s.rhs(b), s.rhs(dp), s.rhs(sp)].map(|r| r as u32);
         Ok(())
     }
 
     fn load(&self, ctx: &mut LoadCtx) {
         let tp = &*self.temp(ctx.temp_k);
-        let p = &self.par;
+        let p = &self.hot;
         let typ = p.typ;
         let st = self.state;
-        let geom = &self.geom;
         let vt = tp.vt;
-        let ovl_gs = p.cgso * geom.m * geom.w;
-        let ovl_gd = p.cgdo * geom.m * geom.w;
-        let ovl_gb = p.cgbo * geom.m * self.leff;
-        let beta = tp.tkp * geom.m * geom.w / self.leff;
-        let oxide_cap = p.cox * self.leff * geom.m * geom.w;
+        let (ovl_gs, ovl_gd, ovl_gb) = (p.ovl_gs, p.ovl_gd, p.ovl_gb);
+        let beta = tp.tkp * p.beta_geom;
+        let oxide_cap = p.oxide_cap;
 
         let mut check = true;
         let mut bypass = false;
@@ -661,6 +702,7 @@ impl Device for Mosfet {
                 d.abs() < CONV_RELTOL * now.abs().max(then.abs()) + BYPASS_VNTOL
             };
             bypass = ctx.bypass
+                && (!ctx.point_start || (!self.has_gate_caps() && tp.bulk_charge_free))
                 && cd_converged
                 && (cbhat - cb).abs() < CONV_RELTOL * (cbhat.abs().max(cb.abs()) + CONV_ABSTOL)
                 && small(delvbs, vbs, s0[VBS])
@@ -728,34 +770,42 @@ impl Device for Mosfet {
             };
             let mut cd_ = mode * cdrain - cbd_;
 
-            // Bulk junction depletion charges.
-            let (qbs0, cbs0) = tp.bs[0].eval(vbs);
-            let (qbs1, cbs1) = tp.bs[1].eval(vbs);
-            let (qbd0, cbd0) = tp.bd[0].eval(vbd);
-            let (qbd1, cbd1) = tp.bd[1].eval(vbd);
-            let (capbs, capbd) = (cbs0 + cbs1, cbd0 + cbd1);
-            ctx.state0[st + QBS] = qbs0 + qbs1;
-            ctx.state0[st + QBD] = qbd0 + qbd1;
-            if tran {
-                let (i, ag0) = ctx.integrate(st + QBD);
-                gbd_ += ag0 * capbd;
-                cbd_ += i;
-                cd_ -= i;
-                let (i, ag0) = ctx.integrate(st + QBS);
-                gbs_ += ag0 * capbs;
-                cbs_ += i;
-            } else if ctx.mode == Mode::Tran {
-                ctx.state0[st + QBD + 1] = 0.0;
-                ctx.state0[st + QBS + 1] = 0.0;
+            // Bulk junction depletion charges (none at all for an access transistor without
+            // CJ/CBD/CBS: its charge states stay zero, so nothing is integrated).
+            if tp.bulk_charge_free {
+                (cd, cbs, gbs, cbd, gbd) = (cd_, cbs_, gbs_, cbd_, gbd_);
+            } else {
+                let (qbs0, cbs0) = tp.bs[0].eval(vbs);
+                let (qbs1, cbs1) = tp.bs[1].eval(vbs);
+                let (qbd0, cbd0) = tp.bd[0].eval(vbd);
+                let (qbd1, cbd1) = tp.bd[1].eval(vbd);
+                let (capbs, capbd) = (cbs0 + cbs1, cbd0 + cbd1);
+                ctx.state0[st + QBS] = qbs0 + qbs1;
+                ctx.state0[st + QBD] = qbd0 + qbd1;
+                if tran {
+                    let (i, ag0) = ctx.integrate(st + QBD);
+                    gbd_ += ag0 * capbd;
+                    cbd_ += i;
+                    cd_ -= i;
+                    let (i, ag0) = ctx.integrate(st + QBS);
+                    gbs_ += ag0 * capbs;
+                    cbs_ += i;
+                } else if ctx.mode == Mode::Tran {
+                    ctx.state0[st + QBD + 1] = 0.0;
+                    ctx.state0[st + QBS + 1] = 0.0;
+                }
+                (cd, cbs, gbs, cbd, gbd) = (cd_, cbs_, gbs_, cbd_, gbd_);
             }
-            (cd, cbs, gbs, cbd, gbd) = (cd_, cbs_, gbs_, cbd_, gbd_);
         }
         if check {
             ctx.noncon += 1;
         }
 
+        let gate_caps = self.has_gate_caps();
         // Meyer gate capacitances: half values now, averaged with the previous point's.
-        let (cgs_h, cgd_h, cgb_h) = if mode > 0.0 {
+        let (cgs_h, cgd_h, cgb_h) = if !gate_caps {
+            (0.0, 0.0, 0.0)
+        } else if mode > 0.0 {
             qmeyer(vgs, vgd, von, vdsat, tp.tphi, oxide_cap)
         } else {
             let (gd, gs, gb) = qmeyer(vgd, vgs, von, vdsat, tp.tphi, oxide_cap);
@@ -764,7 +814,10 @@ impl Device for Mosfet {
         let hist1: &[f64] = ctx.hist[0];
         let h1 = &hist1[st..st + N_STATES];
         let (capgs, capgd, capgb, qgs, qgd, qgb);
-        if tran {
+        if !gate_caps {
+            // No gate capacitance at all: every gate charge is identically zero.
+            (capgs, capgd, capgb, qgs, qgd, qgb) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        } else if tran {
             capgs = cgs_h + h1[CAPGS] + ovl_gs;
             capgd = cgd_h + h1[CAPGD] + ovl_gd;
             capgb = cgb_h + h1[CAPGB] + ovl_gb;
@@ -797,7 +850,7 @@ impl Device for Mosfet {
         }
         let (mut gcgs, mut ceqgs, mut gcgd, mut ceqgd, mut gcgb, mut ceqgb) =
             (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-        if tran {
+        if tran && gate_caps {
             let (i, ag0) = ctx.integrate(st + QGS);
             gcgs = ag0 * capgs;
             ceqgs = i - gcgs * vgs;
@@ -807,7 +860,7 @@ impl Device for Mosfet {
             let (i, ag0) = ctx.integrate(st + QGB);
             gcgb = ag0 * capgb;
             ceqgb = i - gcgb * vgb;
-        } else if ctx.mode == Mode::Tran {
+        } else if ctx.mode == Mode::Tran && gate_caps {
             ctx.state0[st + QGS + 1] = 0.0;
             ctx.state0[st + QGD + 1] = 0.0;
             ctx.state0[st + QGB + 1] = 0.0;
@@ -839,7 +892,7 @@ impl Device for Mosfet {
                 -typ * (cdrain - gds * (-vds) - gm * vgd - gmbs * vbd),
             )
         };
-        let [rg, rb, rdp, rsp] = self.rhs;
+        let [rg, rb, rdp, rsp] = self.rhs.map(|r| r as usize);
         ctx.rhs[rg] -= typ * (ceqgs + ceqgb + ceqgd);
         ctx.rhs[rb] -= ceqbs + ceqbd - typ * ceqgb;
         ctx.rhs[rdp] += ceqbd - cdreq + typ * ceqgd;
@@ -847,7 +900,7 @@ impl Device for Mosfet {
 
         // Matrix.
         let (gdr, gsr) = (tp.gdrain, tp.gsource);
-        let sl = &self.slots;
+        let sl = &self.slots.map(|s| s as usize);
         let m = &mut *ctx.mat;
         m[sl[DD]] += gdr;
         m[sl[GG]] += gcgd + gcgs + gcgb;
@@ -887,6 +940,14 @@ impl Device for Mosfet {
 
     fn is_nonlinear(&self) -> bool {
         true
+    }
+
+    fn needs_final_reload(&self) -> bool {
+        // Charge-free transistors (no gate capacitance, no junction capacitance given) keep
+        // only their operating point in the states.
+        let p = &self.par;
+        let zero = |c: Option<f64>| c.is_none_or(|c| c == 0.0);
+        self.hot.gate_caps || !(zero(p.cbd) && zero(p.cbs) && zero(p.cj) && zero(p.cjsw))
     }
 
     fn quantities(&self, _x: &[f64], s: &[f64]) -> Vec<(&'static str, f64)> {

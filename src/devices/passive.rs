@@ -1,6 +1,6 @@
 //! Linear passives: resistor, capacitor (charge-integrated), inductor (branch current).
 
-use super::{Device, LoadCtx, Mode, Setup, TruncCtx};
+use super::{BulkLinear, Device, LoadCtx, Mode, Setup, TruncCtx};
 
 /// R: a conductance between two nodes.
 pub struct Resistor {
@@ -36,6 +36,13 @@ impl Device for Resistor {
     }
     fn load(&self, ctx: &mut LoadCtx) {
         ctx.stamp_g(&self.slots, self.g);
+    }
+    fn bulk_linear(&self) -> Option<BulkLinear> {
+        Some(BulkLinear::Conductance {
+            a: self.a,
+            b: self.b,
+            g: self.g,
+        })
     }
     fn quantities(&self, x: &[f64], _s: &[f64]) -> Vec<(&'static str, f64)> {
         let v = x[self.a] - x[self.b];
@@ -105,6 +112,15 @@ impl Device for Capacitor {
     }
     fn truncate(&self, ctx: &TruncCtx) -> f64 {
         ctx.integ.truncation_step(&ctx.states, self.state, ctx)
+    }
+    fn bulk_linear(&self) -> Option<BulkLinear> {
+        Some(BulkLinear::Capacitance {
+            a: self.a,
+            b: self.b,
+            c: self.c,
+            ic: self.ic,
+            state: self.state,
+        })
     }
     fn init_unknowns(&self, x: &mut [f64]) {
         // UIC start: show the capacitor's ic= across its terminals (ground stays 0).

@@ -23,6 +23,15 @@ const DIAG_PREFERENCE: f64 = 1e-3;
 const REFACTOR_PIVOT_TOL: f64 = 1e-10;
 const NONE: usize = usize::MAX;
 
+/// Outcome of a refactorization.
+enum Refactor {
+    Done,
+    /// The values equal those of the last factorization: nothing was recomputed.
+    Unchanged,
+    /// A pivot became unacceptably small: a full factorization with pivoting is needed.
+    PivotTooSmall,
+}
+
 /// Sparse LU with pivot-sequence reuse.
 pub struct GpLu {
     n: usize,
@@ -51,11 +60,15 @@ pub struct GpLu {
     have_pattern: bool,
     /// `prow[u_row[p]]`: the work-vector row of each U entry (saves an indirection).
     u_xrow: Vec<usize>,
-    /// B's values at the last successful factorization, and per column whether it must be
+    /// A's values (caller's CSC order) at the last successful factorization, A's column
+    /// pointers and, per A column, its B column; and per B column whether it must be
     /// recomputed: partial refactorization redoes only the columns whose entries changed
     /// and the columns that depend on them through U (a Newton iteration inside one time
-    /// step changes only the stamps of the few transistors that are on).
-    b_prev: Vec<f64>,
+    /// step changes only the stamps of the few transistors that are on). Changes are found
+    /// by comparing A column by column in memory order, not entry by entry through `b_src`.
+    a_prev: Vec<f64>,
+    a_col_ptr: Vec<usize>,
+    b_col_of_a: Vec<usize>,
     dirty: Vec<bool>,
     /// Dense work vectors.
     x: Vec<f64>,
@@ -114,7 +127,9 @@ impl GpLu {
             pinv: vec![NONE; n],
             have_pattern: false,
             u_xrow: Vec::new(),
-            b_prev: Vec::new(),
+            a_prev: Vec::new(),
+            a_col_ptr: asm.col_ptr.clone(),
+            b_col_of_a: perm_inv,
             dirty: vec![true; n],
             x: vec![0.0; n],
             mark: vec![NONE; n],
@@ -215,8 +230,8 @@ impl GpLu {
         self.have_pattern = true;
         self.u_xrow.clear();
         self.u_xrow.extend(self.u_row.iter().map(|&j| self.prow[j]));
-        self.b_prev.clear();
-        self.b_prev.extend(self.b_src.iter().map(|&k| values[k]));
+        self.a_prev.clear();
+        self.a_prev.extend_from_slice(values);
         Ok(())
     }
 
@@ -252,26 +267,31 @@ impl GpLu {
     }
 
     /// Numeric refactorization with the recorded pivots and patterns.
-    /// Returns false if a pivot became unacceptably small.
-    fn refactor(&mut self, values: &[f64]) -> bool {
-        self.refactorizations += 1;
+    fn refactor(&mut self, values: &[f64]) -> Refactor {
         let n = self.n;
-        // Which columns change: their own entries, or a column they are updated by.
-        for k in 0..n {
-            let mut d = false;
-            for p in self.b_col_ptr[k]..self.b_col_ptr[k + 1] {
-                let v = values[self.b_src[p]];
-                if v.to_bits() != self.b_prev[p].to_bits() {
-                    d = true;
-                    self.b_prev[p] = v;
-                }
+        self.refactorizations += 1;
+        // Which columns change: their own entries (A's columns compared in memory order;
+        // `==`, so a zero that changed sign counts as unchanged), or a column they are
+        // updated by (U's entries of column k are earlier steps, already decided).
+        let mut any = false;
+        for c in 0..n {
+            let range = self.a_col_ptr[c]..self.a_col_ptr[c + 1];
+            let changed = values[range.clone()] != self.a_prev[range.clone()];
+            if changed {
+                self.a_prev[range.clone()].copy_from_slice(&values[range]);
+                any = true;
             }
-            if !d {
-                d = self.u_row[self.u_ptr[k]..self.u_ptr[k + 1]]
+            self.dirty[self.b_col_of_a[c]] = changed;
+        }
+        if !any {
+            return Refactor::Unchanged;
+        }
+        for k in 0..n {
+            if !self.dirty[k] {
+                self.dirty[k] = self.u_row[self.u_ptr[k]..self.u_ptr[k + 1]]
                     .iter()
                     .any(|&j| self.dirty[j]);
             }
-            self.dirty[k] = d;
         }
         for k in 0..n {
             if !self.dirty[k] {
@@ -279,7 +299,7 @@ impl GpLu {
             }
             self.refactored_columns += 1;
             for p in self.b_col_ptr[k]..self.b_col_ptr[k + 1] {
-                self.x[self.b_row[p]] = self.b_prev[p];
+                self.x[self.b_row[p]] = values[self.b_src[p]];
             }
             let mut col_max = 0.0f64;
             for p in self.u_ptr[k]..self.u_ptr[k + 1] {
@@ -312,7 +332,7 @@ impl GpLu {
                 for p in self.b_col_ptr[k]..self.b_col_ptr[k + 1] {
                     self.x[self.b_row[p]] = 0.0;
                 }
-                return false;
+                return Refactor::PivotTooSmall;
             }
             self.u_diag[k] = pivot;
             let inv = 1.0 / pivot;
@@ -330,7 +350,7 @@ impl GpLu {
                 self.x[self.b_row[p]] = 0.0;
             }
         }
-        true
+        Refactor::Done
     }
 }
 
@@ -472,18 +492,26 @@ impl MapOrNone for usize {
 }
 
 impl LinearSolver for GpLu {
-    fn factor(&mut self, values: &[f64]) -> Result<(), SolveError> {
+    fn factor(&mut self, values: &[f64]) -> Result<bool, SolveError> {
         if self.n == 0 {
-            return Ok(());
+            return Ok(true);
         }
-        if self.have_pattern && self.refactor(values) {
-            return Ok(());
+        if self.have_pattern {
+            match self.refactor(values) {
+                Refactor::Done => return Ok(true),
+                Refactor::Unchanged => return Ok(false),
+                Refactor::PivotTooSmall => {}
+            }
         }
-        self.factor_full(values)
+        self.factor_full(values).map(|()| true)
     }
 
     fn factor_nnz(&self) -> usize {
         self.l_row.len() + self.u_row.len() + self.n
+    }
+
+    fn columns_recomputed(&self) -> usize {
+        self.full_factorizations * self.n + self.refactored_columns
     }
 
     fn solve(&mut self, rhs: &mut [f64]) {

@@ -29,9 +29,15 @@ impl std::fmt::Display for SolveError {
 /// A sparse direct solver for a fixed pattern: analyse once, factor many times.
 pub trait LinearSolver: Send {
     /// Numeric factorization of the matrix with the pattern given at construction.
-    fn factor(&mut self, values: &[f64]) -> Result<(), SolveError>;
+    /// `Ok(false)`: the values equal the last factorization's and nothing was recomputed.
+    fn factor(&mut self, values: &[f64]) -> Result<bool, SolveError>;
     /// Solve in place with the last factorization.
     fn solve(&mut self, rhs: &mut [f64]);
+    /// Columns recomputed by all factorizations so far (a full factorization counts every
+    /// column; partial refactorization only the changed ones); 0 if unknown.
+    fn columns_recomputed(&self) -> usize {
+        0
+    }
     /// Stored nonzeros of the factors (fill-in diagnostics); 0 if unknown.
     fn factor_nnz(&self) -> usize {
         0
@@ -86,11 +92,11 @@ impl SparseLu {
 }
 
 impl LinearSolver for SparseLu {
-    fn factor(&mut self, values: &[f64]) -> Result<(), SolveError> {
+    fn factor(&mut self, values: &[f64]) -> Result<bool, SolveError> {
         self.factored = false;
         if self.n == 0 {
             self.factored = true;
-            return Ok(());
+            return Ok(true);
         }
         if values.iter().any(|v| !v.is_finite()) {
             return Err(SolveError::Singular);
@@ -108,7 +114,7 @@ impl LinearSolver for SparseLu {
             .factorize_numeric_lu(&mut self.numeric, mat, Par::Seq, stack, Default::default())
             .map_err(|_| SolveError::Singular)?;
         self.factored = true;
-        Ok(())
+        Ok(true)
     }
 
     fn solve(&mut self, rhs: &mut [f64]) {

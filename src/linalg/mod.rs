@@ -126,34 +126,55 @@ impl Assembler {
         self.rhs_map.len()
     }
 
+    /// CSC position of the entry (row, col), in equation indices (0 = ground: `None`).
+    pub fn position(&self, row: usize, col: usize) -> Option<usize> {
+        if row == 0 || col == 0 || row > self.n || col > self.n {
+            return None;
+        }
+        let (r, c) = (row - 1, col - 1);
+        let column = &self.row_idx[self.col_ptr[c]..self.col_ptr[c + 1]];
+        column.binary_search(&r).ok().map(|k| self.col_ptr[c] + k)
+    }
+
     /// Sum stamp buffers into CSC `values` (len nnz) and `rhs` (len n, unknown order).
     pub fn gather(&self, mat_buf: &[f64], rhs_buf: &[f64], values: &mut [f64], rhs: &mut [f64]) {
         let (m, r) = (self.mat_map.len(), self.rhs_map.len());
-        self.gather_split([mat_buf, mat_buf], [rhs_buf, rhs_buf], (m, r), values, rhs);
+        values.fill(0.0);
+        rhs.fill(0.0);
+        self.gather_onto(
+            [mat_buf, mat_buf],
+            [rhs_buf, rhs_buf],
+            (1, 1),
+            (m, r),
+            values,
+            rhs,
+        );
     }
 
-    /// [`Assembler::gather`] from two buffer pairs (parallel device loading): matrix slots
-    /// below `split.0` and rhs slots below `split.1` come from the first pair, the rest from
-    /// the second. Slots are summed in the same order either way, so results are identical.
-    pub fn gather_split(
+    /// Add the stamp slots from `from` (matrix, rhs) on to `values` and `rhs`, which already
+    /// hold the bulk linear part. With two buffer pairs (parallel device loading) matrix
+    /// slots below `split.0` and rhs slots below `split.1` come from the first pair, the
+    /// rest from the second. Slots are summed in the same order either way, so results are
+    /// identical.
+    pub fn gather_onto(
         &self,
         mat_buf: [&[f64]; 2],
         rhs_buf: [&[f64]; 2],
+        from: (usize, usize),
         split: (usize, usize),
         values: &mut [f64],
         rhs: &mut [f64],
     ) {
-        values.fill(0.0);
-        rhs.fill(0.0);
-        let (ms, rs) = (split.0.max(1), split.1.max(1));
         let m = self.mat_map.len();
         let r = self.rhs_map.len();
-        for (b, range) in [(0, 1..ms), (1, ms..m)] {
+        let (m0, r0) = (from.0.clamp(1, m), from.1.clamp(1, r));
+        let (ms, rs) = (split.0.clamp(m0, m), split.1.clamp(r0, r));
+        for (b, range) in [(0, m0..ms), (1, ms..m)] {
             for (&pos, &v) in self.mat_map[range.clone()].iter().zip(&mat_buf[b][range]) {
                 values[pos as usize] += v;
             }
         }
-        for (b, range) in [(0, 1..rs), (1, rs..r)] {
+        for (b, range) in [(0, r0..rs), (1, rs..r)] {
             for (&eq, &v) in self.rhs_map[range.clone()].iter().zip(&rhs_buf[b][range]) {
                 rhs[eq as usize - 1] += v;
             }

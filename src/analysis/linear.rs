@@ -1,0 +1,159 @@
+//! Resistors and capacitors stamped in bulk, outside the per-device `load` loop.
+//!
+//! In a crossbar most elements are wire resistors and capacitors: at 64×64 they are 20k of
+//! the 24.8k devices. Their stamps do not depend on the Newton iterate: a resistor's never
+//! changes, and a capacitor's companion model (`g = ag₀·C`, `i = ag₀·q + history`) is fixed
+//! for one time point. So the matrix and right-hand side of the linear part are built once
+//! per point (`begin_point`) and copied under every Newton iteration's nonlinear stamps
+//! (`copy_into`), instead of re-evaluating 20k devices through a virtual call and summing
+//! their stamp slots each iteration. The capacitor charges and currents (states) are still
+//! written at every iterate (`set_states`), exactly as `Capacitor::load` writes them, so
+//! truncation error, history and saved quantities see the same numbers.
+
+use crate::devices::{BulkLinear, Device, Integrator, Mode, TruncCtx};
+use crate::linalg::Assembler;
+
+/// No matrix position / rhs row (a terminal on ground).
+const NONE: u32 = u32::MAX;
+
+/// One capacitor in structure-of-arrays friendly form.
+#[derive(Debug, Clone, Copy)]
+struct BulkCap {
+    c: f64,
+    /// `ic=` (V), NaN when absent.
+    ic: f64,
+    a: u32,
+    b: u32,
+    state: u32,
+    /// CSC positions of (a,a), (b,b), (a,b), (b,a); [`NONE`] where a node is ground.
+    pos: [u32; 4],
+}
+
+/// The bulk linear part of one system.
+pub struct LinearPart {
+    /// Resistor stamps in CSC order: constant for the whole run.
+    static_values: Vec<f64>,
+    caps: Vec<BulkCap>,
+    /// Matrix and rhs of the linear part at the present point.
+    point_values: Vec<f64>,
+    point_rhs: Vec<f64>,
+}
+
+impl LinearPart {
+    /// Collect the bulk devices (`bulk[i]` true for device `i`) after setup.
+    pub fn new(devices: &[Box<dyn Device>], bulk: &[bool], asm: &Assembler) -> LinearPart {
+        let mut static_values = vec![0.0; asm.nnz()];
+        let mut caps = Vec::new();
+        let positions = |a: usize, b: usize| -> [u32; 4] {
+            let at = |r: usize, c: usize| asm.position(r, c).map_or(NONE, |p| p as u32);
+            [at(a, a), at(b, b), at(a, b), at(b, a)]
+        };
+        for (d, _) in devices.iter().zip(bulk).filter(|(_, b)| **b) {
+            match d.bulk_linear() {
+                Some(BulkLinear::Conductance { a, b, g }) => {
+                    let pos = positions(a, b);
+                    for (k, p) in pos.into_iter().enumerate() {
+                        if p != NONE {
+                            static_values[p as usize] += if k < 2 { g } else { -g };
+                        }
+                    }
+                }
+                Some(BulkLinear::Capacitance { a, b, c, ic, state }) => caps.push(BulkCap {
+                    c,
+                    ic: ic.unwrap_or(f64::NAN),
+                    a: a as u32,
+                    b: b as u32,
+                    state: state as u32,
+                    pos: positions(a, b),
+                }),
+                None => {}
+            }
+        }
+        LinearPart {
+            point_values: static_values.clone(),
+            point_rhs: vec![0.0; asm.n],
+            static_values,
+            caps,
+        }
+    }
+
+    /// Build the linear part's matrix and rhs for a new point: resistors plus, in a solved
+    /// transient point, every capacitor's companion conductance and history current.
+    pub fn begin_point(
+        &mut self,
+        mode: Mode,
+        uic_start: bool,
+        integ: &Integrator,
+        hist: &[&[f64]; 3],
+    ) {
+        self.point_values.copy_from_slice(&self.static_values);
+        self.point_rhs.fill(0.0);
+        if mode == Mode::Dc || uic_start {
+            return;
+        }
+        let (values, rhs) = (&mut self.point_values, &mut self.point_rhs);
+        let ag0 = integ.ag[0];
+        for cap in &self.caps {
+            let geq = ag0 * cap.c;
+            let ih = integ.history_current(hist, cap.state as usize);
+            for (k, &p) in cap.pos.iter().enumerate() {
+                if p != NONE {
+                    values[p as usize] += if k < 2 { geq } else { -geq };
+                }
+            }
+            // The companion source i − g·v = history current leaves a, enters b.
+            if cap.a != 0 {
+                rhs[cap.a as usize - 1] -= ih;
+            }
+            if cap.b != 0 {
+                rhs[cap.b as usize - 1] += ih;
+            }
+        }
+    }
+
+    /// Start a Newton iteration's matrix and rhs from the linear part of the present point.
+    #[inline]
+    pub fn copy_into(&self, values: &mut [f64], rhs: &mut [f64]) {
+        values.copy_from_slice(&self.point_values);
+        rhs.copy_from_slice(&self.point_rhs);
+    }
+
+    /// Capacitor charges (and, in a solved transient point, currents) at the iterate `x`.
+    pub fn set_states(
+        &self,
+        x: &[f64],
+        state0: &mut [f64],
+        hist: &[&[f64]; 3],
+        integ: &Integrator,
+        mode: Mode,
+        uic_start: bool,
+    ) {
+        for cap in &self.caps {
+            let s = cap.state as usize;
+            let mut v = x[cap.a as usize] - x[cap.b as usize];
+            if uic_start && !cap.ic.is_nan() {
+                v = cap.ic;
+            }
+            state0[s] = cap.c * v;
+            if mode == Mode::Dc {
+                continue;
+            }
+            if uic_start {
+                state0[s + 1] = 0.0;
+            } else {
+                integ.integrate(state0, hist, s);
+            }
+        }
+    }
+
+    /// Largest step the capacitors' truncation error allows (ngspice CKTterr per charge).
+    pub fn truncate(&self, ctx: &TruncCtx) -> f64 {
+        self.caps
+            .iter()
+            .map(|cap| {
+                ctx.integ
+                    .truncation_step(&ctx.states, cap.state as usize, ctx)
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+}
