@@ -10,6 +10,7 @@
 //! written at every iterate (`set_states`), exactly as `Capacitor::load` writes them, so
 //! truncation error, history and saved quantities see the same numbers.
 
+use crate::circuit::Method;
 use crate::devices::{BulkLinear, Device, Integrator, Mode, TruncCtx};
 use crate::linalg::Assembler;
 
@@ -146,14 +147,37 @@ impl LinearPart {
         }
     }
 
-    /// Largest step the capacitors' truncation error allows (ngspice CKTterr per charge).
-    pub fn truncate(&self, ctx: &TruncCtx) -> f64 {
-        self.caps
-            .iter()
-            .map(|cap| {
-                ctx.integ
-                    .truncation_step(&ctx.states, cap.state as usize, ctx)
-            })
-            .fold(f64::INFINITY, f64::min)
+    /// Largest step the capacitors' truncation error allows (ngspice CKTterr per charge) at
+    /// the present order and, when that order is 1, also at order 2 (the step controller's
+    /// trial of a higher order), in one pass over the charges.
+    pub fn truncate(&self, ctx: &TruncCtx) -> (f64, f64) {
+        let integ = ctx.integ;
+        let [s0, s1, s2, s3] = ctx.states;
+        let d = integ.delta_old;
+        let factor2 = match integ.method {
+            Method::Trapezoidal => 1.0 / 12.0,
+            Method::Gear => 2.0 / 9.0,
+        };
+        let want1 = integ.order == 1;
+        let (mut min1, mut min2) = (f64::INFINITY, f64::INFINITY);
+        for cap in &self.caps {
+            let q = cap.state as usize;
+            // The arithmetic of `Integrator::truncation_step`, both orders at once.
+            let volttol = ctx.abstol + ctx.reltol * s0[q + 1].abs().max(s1[q + 1].abs());
+            let chargetol = ctx.reltol * s0[q].abs().max(s1[q].abs()).max(ctx.chgtol) / d[0];
+            let tol = volttol.max(chargetol);
+            let (q0, q1, q2) = (s0[q], s1[q], s2[q]);
+            let f0 = (q0 - q1) / d[0];
+            let f1 = (q1 - q2) / d[1];
+            let g0 = (f0 - f1) / (d[1] + d[0]);
+            if want1 {
+                min1 = min1.min(ctx.trtol * tol / ctx.abstol.max(0.5 * g0.abs()));
+            }
+            let f2 = (q2 - s3[q]) / d[2];
+            let g1 = (f1 - f2) / (d[2] + d[1]);
+            let h0 = (g0 - g1) / ((d[2] + d[1]) + d[0]);
+            min2 = min2.min((ctx.trtol * tol / ctx.abstol.max(factor2 * h0.abs())).sqrt());
+        }
+        if want1 { (min1, min2) } else { (min2, min2) }
     }
 }

@@ -74,6 +74,8 @@ pub struct System {
     /// Per device: its states are only its last operating point, so the reload after
     /// convergence may skip it (`Device::needs_final_reload`).
     skip_final_reload: Vec<bool>,
+    /// General devices with a truncation-error bound (`Device::truncates`).
+    truncating: Vec<usize>,
     solver: Box<dyn LinearSolver>,
     mat_buf: Vec<f64>,
     rhs_buf: Vec<f64>,
@@ -205,6 +207,11 @@ impl System {
         let split = split_possible.filter(|_| general.len() >= PARALLEL_MIN_DEVICES);
         let linear = LinearPart::new(&devices, &bulk, &asm);
         let skip_final_reload = devices.iter().map(|d| !d.needs_final_reload()).collect();
+        let truncating = general
+            .iter()
+            .copied()
+            .filter(|&i| devices[i].truncates())
+            .collect();
         let solver = GpLu::new(&asm).map_err(|e| e.to_string())?;
         let mut integ = Integrator {
             method: circuit.options.method,
@@ -253,6 +260,7 @@ impl System {
             asm,
             linear,
             skip_final_reload,
+            truncating,
             general,
             general_slots,
             solver: Box::new(solver),
@@ -615,10 +623,38 @@ impl System {
         }
     }
 
-    /// Smallest step the local truncation error of all devices allows (ngspice CKTtrunc).
-    pub fn truncation(&self) -> f64 {
+    /// Smallest step the local truncation error of all devices allows (ngspice CKTtrunc) at
+    /// the present order. When that order is 1 also returns the capacitors' bound at order 2
+    /// (computed in the same pass) for [`System::truncation_order2`].
+    pub fn truncation(&self) -> (f64, f64) {
+        let ctx = self.trunc_ctx();
+        let (caps, caps2) = self.linear.truncate(&ctx);
+        let bound = self
+            .truncating
+            .iter()
+            .map(|&i| self.devices[i].truncate(&ctx))
+            .fold(caps, f64::min);
+        (bound, caps2)
+    }
+
+    /// The order-2 trial after an order-1 step: the smallest step all devices allow at order
+    /// 2, given the capacitors' bound already computed by [`System::truncation`].
+    pub fn truncation_order2(&mut self, caps2: f64) -> f64 {
+        let order = self.integ.order;
+        self.integ.order = 2;
+        let ctx = self.trunc_ctx();
+        let bound = self
+            .truncating
+            .iter()
+            .map(|&i| self.devices[i].truncate(&ctx))
+            .fold(caps2, f64::min);
+        self.integ.order = order;
+        bound
+    }
+
+    fn trunc_ctx(&self) -> TruncCtx<'_> {
         let o = &self.options;
-        let ctx = TruncCtx {
+        TruncCtx {
             integ: &self.integ,
             states: [
                 &self.states[0],
@@ -630,11 +666,7 @@ impl System {
             abstol: o.abstol,
             chgtol: o.chgtol,
             trtol: o.trtol,
-        };
-        self.general
-            .iter()
-            .map(|&i| self.devices[i].truncate(&ctx))
-            .fold(self.linear.truncate(&ctx), f64::min)
+        }
     }
 
     /// Smallest device-imposed maximum step (s).

@@ -175,13 +175,12 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
                 break Ok((t_new, delta));
             }
             // ngspice CKTtrunc: the new step is at most twice the present one.
-            let mut new_delta = sys.truncation().min(2.0 * delta);
+            let (bound, caps_order2) = sys.truncation();
+            let mut new_delta = bound.min(2.0 * delta);
             if new_delta > 0.9 * delta {
                 if order == 1 && max_order > 1 {
                     // Try order 2 (as ngspice does); keep it only if it allows a longer step.
-                    sys.integ.order = 2;
-                    new_delta = sys.truncation().min(2.0 * delta);
-                    sys.integ.order = 1;
+                    new_delta = sys.truncation_order2(caps_order2).min(2.0 * delta);
                     order = if new_delta <= 1.05 * delta { 1 } else { 2 };
                 }
                 break Ok((t_new, new_delta));

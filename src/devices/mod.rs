@@ -252,6 +252,11 @@ pub trait Device: Send + Sync {
     fn truncate(&self, _ctx: &TruncCtx) -> f64 {
         f64::INFINITY
     }
+    /// Does [`Device::truncate`] ever bound the step? `false` lets the step controller skip
+    /// the call (a MOSFET without gate capacitance; every device without charges).
+    fn truncates(&self) -> bool {
+        true
+    }
     /// Largest time step (s) this device tolerates regardless of truncation error (e.g. a
     /// fraction of an MTJ's precession period when thermal noise is on).
     fn max_step(&self) -> f64 {

@@ -942,6 +942,10 @@ impl Device for Mosfet {
         true
     }
 
+    fn truncates(&self) -> bool {
+        self.has_gate_caps()
+    }
+
     fn needs_final_reload(&self) -> bool {
         // Charge-free transistors (no gate capacitance, no junction capacitance given) keep
         // only their operating point in the states.

@@ -76,7 +76,9 @@ pub struct GpLu {
     stack: Vec<usize>,
     child_pos: Vec<usize>,
     topo: Vec<usize>,
-    work: Vec<f64>,
+    /// Solve scratch: the permuted right-hand side and the step-indexed solution.
+    solve_work: Vec<f64>,
+    solve_y: Vec<f64>,
     /// Counters: full factorizations and refactorizations.
     pub full_factorizations: usize,
     pub refactorizations: usize,
@@ -136,7 +138,8 @@ impl GpLu {
             stack: Vec::with_capacity(n),
             child_pos: vec![0; n],
             topo: Vec::with_capacity(n),
-            work: vec![0.0; n],
+            solve_work: vec![0.0; n],
+            solve_y: vec![0.0; n],
             full_factorizations: 0,
             refactorizations: 0,
             refactored_columns: 0,
@@ -293,62 +296,54 @@ impl GpLu {
                     .any(|&j| self.dirty[j]);
             }
         }
+        // Split borrows so the loops below index plain slices.
+        let (x, dirty, prow, u_diag) = (&mut self.x, &self.dirty, &self.prow, &mut self.u_diag);
+        let (b_col_ptr, b_row, b_src) = (&self.b_col_ptr, &self.b_row, &self.b_src);
+        let (l_ptr, l_row, l_val) = (&self.l_ptr, &self.l_row, &mut self.l_val);
+        let (u_ptr, u_row, u_val, u_xrow) =
+            (&self.u_ptr, &self.u_row, &mut self.u_val, &self.u_xrow);
         for k in 0..n {
-            if !self.dirty[k] {
+            if !dirty[k] {
                 continue;
             }
             self.refactored_columns += 1;
-            for p in self.b_col_ptr[k]..self.b_col_ptr[k + 1] {
-                self.x[self.b_row[p]] = values[self.b_src[p]];
+            let (b0, b1) = (b_col_ptr[k], b_col_ptr[k + 1]);
+            for (&r, &src) in b_row[b0..b1].iter().zip(&b_src[b0..b1]) {
+                x[r] = values[src];
             }
             let mut col_max = 0.0f64;
-            for p in self.u_ptr[k]..self.u_ptr[k + 1] {
-                let j = self.u_row[p];
-                let xj = self.x[self.u_xrow[p]];
-                self.u_val[p] = xj;
+            // U entries come in topological order: once row prow[j] is read, no later update
+            // of this column writes it, so it is cleared at once.
+            for p in u_ptr[k]..u_ptr[k + 1] {
+                let xr = u_xrow[p];
+                let xj = x[xr];
+                x[xr] = 0.0;
+                u_val[p] = xj;
                 col_max = col_max.max(xj.abs());
-                let (lr, lv) = (
-                    &self.l_row[self.l_ptr[j]..self.l_ptr[j + 1]],
-                    &self.l_val[self.l_ptr[j]..self.l_ptr[j + 1]],
-                );
-                for (&r, &l) in lr.iter().zip(lv) {
-                    self.x[r] -= l * xj;
+                let j = u_row[p];
+                let (l0, l1) = (l_ptr[j], l_ptr[j + 1]);
+                for (&r, &l) in l_row[l0..l1].iter().zip(&l_val[l0..l1]) {
+                    x[r] -= l * xj;
                 }
             }
-            let pr = self.prow[k];
-            let pivot = self.x[pr];
-            self.x[pr] = 0.0;
-            for q in self.l_ptr[k]..self.l_ptr[k + 1] {
-                col_max = col_max.max(self.x[self.l_row[q]].abs());
+            let pr = prow[k];
+            let pivot = x[pr];
+            x[pr] = 0.0;
+            let inv = 1.0 / pivot;
+            // Every row of B[:, k] is a U row, an L row or the pivot row (the pattern is
+            // closed), so after this loop the work vector is clean again.
+            let (l0, l1) = (l_ptr[k], l_ptr[k + 1]);
+            for (&r, lv) in l_row[l0..l1].iter().zip(&mut l_val[l0..l1]) {
+                let v = x[r];
+                x[r] = 0.0;
+                col_max = col_max.max(v.abs());
+                *lv = v * inv;
             }
             if pivot.abs() <= REFACTOR_PIVOT_TOL * col_max || !pivot.is_finite() {
-                // Clean the work vector before giving up; the next factorization is full.
-                for q in self.l_ptr[k]..self.l_ptr[k + 1] {
-                    self.x[self.l_row[q]] = 0.0;
-                }
-                for p in self.u_ptr[k]..self.u_ptr[k + 1] {
-                    self.x[self.u_xrow[p]] = 0.0;
-                }
-                for p in self.b_col_ptr[k]..self.b_col_ptr[k + 1] {
-                    self.x[self.b_row[p]] = 0.0;
-                }
+                // The next factorization is full (and rewrites L and U).
                 return Refactor::PivotTooSmall;
             }
-            self.u_diag[k] = pivot;
-            let inv = 1.0 / pivot;
-            for q in self.l_ptr[k]..self.l_ptr[k + 1] {
-                let r = self.l_row[q];
-                self.l_val[q] = self.x[r] * inv;
-                self.x[r] = 0.0;
-            }
-            for p in self.u_ptr[k]..self.u_ptr[k + 1] {
-                self.x[self.u_xrow[p]] = 0.0;
-            }
-            // Entries of B[:, k] outside the L/U pattern cannot exist (pattern is closed), but
-            // clear them anyway in case of exact cancellation bookkeeping.
-            for p in self.b_col_ptr[k]..self.b_col_ptr[k + 1] {
-                self.x[self.b_row[p]] = 0.0;
-            }
+            u_diag[k] = pivot;
         }
         Refactor::Done
     }
@@ -519,31 +514,41 @@ impl LinearSolver for GpLu {
         if n == 0 || !self.have_pattern {
             return;
         }
+        // Split borrows; `work` and `y` are fully overwritten below, so neither needs
+        // clearing (the factorization's work vector `x` stays untouched and clean).
+        let (work, y) = (&mut self.solve_work, &mut self.solve_y);
+        let (perm, prow, u_diag) = (&self.perm, &self.prow, &self.u_diag);
+        let (l_ptr, l_row, l_val) = (&self.l_ptr, &self.l_row, &self.l_val);
+        let (u_ptr, u_row, u_val) = (&self.u_ptr, &self.u_row, &self.u_val);
         // c = P b (B row numbering).
-        for i in 0..n {
-            self.work[i] = rhs[self.perm[i]];
+        for (w, &p) in work.iter_mut().zip(perm) {
+            *w = rhs[p];
         }
         // Forward: L y = Q c, y indexed by step.
         for k in 0..n {
-            let yk = self.work[self.prow[k]];
-            self.x[k] = yk;
-            for q in self.l_ptr[k]..self.l_ptr[k + 1] {
-                self.work[self.l_row[q]] -= self.l_val[q] * yk;
+            let yk = work[prow[k]];
+            y[k] = yk;
+            if yk != 0.0 {
+                let (l0, l1) = (l_ptr[k], l_ptr[k + 1]);
+                for (&r, &l) in l_row[l0..l1].iter().zip(&l_val[l0..l1]) {
+                    work[r] -= l * yk;
+                }
             }
         }
         // Backward: U z = y (column-oriented).
         for k in (0..n).rev() {
-            let zk = self.x[k] / self.u_diag[k];
-            self.x[k] = zk;
-            for p in self.u_ptr[k]..self.u_ptr[k + 1] {
-                self.x[self.u_row[p]] -= self.u_val[p] * zk;
+            let zk = y[k] / u_diag[k];
+            y[k] = zk;
+            if zk != 0.0 {
+                let (u0, u1) = (u_ptr[k], u_ptr[k + 1]);
+                for (&r, &u) in u_row[u0..u1].iter().zip(&u_val[u0..u1]) {
+                    y[r] -= u * zk;
+                }
             }
         }
-        for j in 0..n {
-            rhs[self.perm[j]] = self.x[j];
-            self.x[j] = 0.0;
+        for (&p, &v) in perm.iter().zip(y.iter()) {
+            rhs[p] = v;
         }
-        self.work.fill(0.0);
     }
 }
 
