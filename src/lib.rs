@@ -19,6 +19,7 @@ pub mod network;
 pub mod output;
 pub mod report;
 pub mod results;
+pub mod spin_pair;
 pub mod sweep;
 #[doc(hidden)]
 pub mod testing;

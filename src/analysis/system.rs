@@ -2,14 +2,16 @@
 //! the LU solver, state history, and the Newton–Raphson loop every analysis uses.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::linear::LinearPart;
 use crate::circuit::{Circuit, Method, Options};
 use crate::devices::{
-    self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval, TruncCtx,
+    self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval, States, TruncCtx,
 };
 use crate::linalg::{Assembler, GpLu, LinearSolver, PatternBuilder};
 use crate::results::Stats;
+use crate::spin_pair::SpinPair;
 
 /// Conductance (S) that pins a node to a `.nodeset` / `.ic` value during the operating point.
 const PIN_CONDUCTANCE: f64 = 1e10;
@@ -18,7 +20,7 @@ const PIN_CONDUCTANCE: f64 = 1e10;
 /// machine: at 32×32 (6.2k devices) two threads were slower (1.2 s vs 0.93 s wall: thread
 /// wake-up and the state copy cost more than half a 0.4 ms load), at 64×64 (24.8k devices)
 /// faster (10.9 s vs 12.1 s).
-const PARALLEL_MIN_DEVICES: usize = 16_384;
+const PARALLEL_MIN_DEVICES: usize = 2048;
 
 /// Where the second half of the devices starts: position in `System::general`, first matrix
 /// slot, first rhs slot and first state it owns.
@@ -79,14 +81,15 @@ pub struct System {
     solver: Box<dyn LinearSolver>,
     mat_buf: Vec<f64>,
     rhs_buf: Vec<f64>,
-    /// Second stamp buffers and present-state copy for the second half of the devices when
+    /// Second stamp buffers for the second half of the devices when
     /// loading in parallel (`split`): each half writes only its own slots and states.
     mat_buf2: Vec<f64>,
     rhs_buf2: Vec<f64>,
-    state_b: Vec<f64>,
     split: Option<LoadSplit>,
     /// The split, also when the circuit is too small for it to pay.
     split_possible: Option<LoadSplit>,
+    /// The helper thread that loads the second half (None: both halves load here).
+    pair: Option<Arc<SpinPair>>,
     values: Vec<f64>,
     rhs: Vec<f64>,
     /// Present solution by equation (x[0] = 0).
@@ -189,10 +192,7 @@ impl System {
         let rhs_slots = pattern.rhs_slot_count();
         let asm = pattern.finish(n_eq);
         // Split the devices into two halves of about equal stamp count for parallel loads.
-        let split_possible = if !first_pass_allocated
-            && rayon::current_num_threads() >= 2
-            && std::env::var_os("MTJSIM_SERIAL_LOAD").is_none()
-        {
+        let split_possible = if !first_pass_allocated {
             let half = general_slots.0 + (mat_slots - general_slots.0) / 2;
             let k = starts.partition_point(|&(m, _, _)| m < half);
             starts.get(k).map(|&(m, r, st)| LoadSplit {
@@ -204,7 +204,9 @@ impl System {
         } else {
             None
         };
-        let split = split_possible.filter(|_| general.len() >= PARALLEL_MIN_DEVICES);
+        let pair = SpinPair::for_simulation(asm.n);
+        let split =
+            split_possible.filter(|_| pair.is_some() && general.len() >= PARALLEL_MIN_DEVICES);
         let linear = LinearPart::new(&devices, &bulk, &asm);
         let skip_final_reload = devices.iter().map(|d| !d.needs_final_reload()).collect();
         let truncating = general
@@ -212,7 +214,8 @@ impl System {
             .copied()
             .filter(|&i| devices[i].truncates())
             .collect();
-        let solver = GpLu::new(&asm).map_err(|e| e.to_string())?;
+        let mut solver = GpLu::new(&asm).map_err(|e| e.to_string())?;
+        solver.set_pair(pair.clone());
         let mut integ = Integrator {
             method: circuit.options.method,
             ..Default::default()
@@ -231,32 +234,11 @@ impl System {
             rhs: vec![0.0; asm.n],
             mat_buf: vec![0.0; mat_slots],
             rhs_buf: vec![0.0; rhs_slots],
-            mat_buf2: vec![
-                0.0;
-                if split_possible.is_some() {
-                    mat_slots
-                } else {
-                    0
-                }
-            ],
-            rhs_buf2: vec![
-                0.0;
-                if split_possible.is_some() {
-                    rhs_slots
-                } else {
-                    0
-                }
-            ],
-            state_b: vec![
-                0.0;
-                if split_possible.is_some() {
-                    n_states
-                } else {
-                    0
-                }
-            ],
+            mat_buf2: vec![0.0; if split.is_some() { mat_slots } else { 0 }],
+            rhs_buf2: vec![0.0; if split.is_some() { rhs_slots } else { 0 }],
             split,
             split_possible,
+            pair,
             asm,
             linear,
             skip_final_reload,
@@ -293,6 +275,10 @@ impl System {
     /// circuit allows it) or on one.
     pub fn set_parallel_load(&mut self, on: bool) {
         self.split = if on { self.split_possible } else { None };
+        if self.split.is_some() && self.mat_buf2.is_empty() {
+            self.mat_buf2 = vec![0.0; self.mat_buf.len()];
+            self.rhs_buf2 = vec![0.0; self.rhs_buf.len()];
+        }
     }
     /// Are devices loaded on two threads?
     pub fn parallel_load(&self) -> bool {
@@ -352,11 +338,19 @@ impl System {
         let wanted = |i: usize| !states_only || !skip[i];
         self.linear
             .set_states(&self.x, s0, &hist, &self.integ, p.mode, uic_start);
+        // With two halves, the second half's devices own the states from `sp.state` on.
+        let (s_first, s_second) = match self.split {
+            Some(sp) => {
+                let (a, b) = s0.split_at_mut(sp.state);
+                (a, Some(States::from(b, sp.state)))
+            }
+            None => (&mut s0[..], None),
+        };
         let mut ctx = LoadCtx {
             x: &self.x,
             mat: &mut self.mat_buf,
             rhs: &mut self.rhs_buf,
-            state0: s0,
+            state0: States::whole(s_first),
             hist,
             mode: p.mode,
             init,
@@ -377,40 +371,39 @@ impl System {
             point_start: !repeat,
             bypassed: 0,
         };
-        let noncon = if let Some(sp) = self.split {
-            // Two halves on two threads, each with its own stamp buffers and state block;
-            // the second half's states are copied in and out (devices index states
-            // absolutely). Results are bit-identical to the serial load.
+        let noncon = if let (Some(sp), Some(s_second)) = (self.split, s_second) {
+            // Two halves on two threads, each with its own stamp buffers and block of the
+            // state vector. Results are bit-identical to the serial load.
             let (m0, r0) = self.general_slots;
             ctx.mat[m0..sp.mat].fill(0.0);
             ctx.rhs[r0..sp.rhs].fill(0.0);
             self.mat_buf2[sp.mat..].fill(0.0);
             self.rhs_buf2[sp.rhs..].fill(0.0);
-            self.state_b[sp.state..].copy_from_slice(&ctx.state0[sp.state..]);
             let mut ctx_b = LoadCtx {
                 mat: &mut self.mat_buf2,
                 rhs: &mut self.rhs_buf2,
-                state0: &mut self.state_b,
+                state0: s_second,
                 ..ctx
             };
             let (first, second) = self.general.split_at(sp.device);
             let devices = &self.devices;
-            let ((na, ba), (nb, bb)) = rayon::join(
-                || {
-                    for &i in first.iter().filter(|&&i| wanted(i)) {
-                        devices[i].load(&mut ctx);
-                    }
-                    (ctx.noncon, ctx.bypassed)
-                },
-                || {
-                    for &i in second.iter().filter(|&&i| wanted(i)) {
-                        devices[i].load(&mut ctx_b);
-                    }
-                    (ctx_b.noncon, ctx_b.bypassed)
-                },
-            );
+            let mut load_first = || {
+                for &i in first.iter().filter(|&&i| wanted(i)) {
+                    devices[i].load(&mut ctx);
+                }
+                (ctx.noncon, ctx.bypassed)
+            };
+            let mut load_second = || {
+                for &i in second.iter().filter(|&&i| wanted(i)) {
+                    devices[i].load(&mut ctx_b);
+                }
+                (ctx_b.noncon, ctx_b.bypassed)
+            };
+            let ((na, ba), (nb, bb)) = match &self.pair {
+                Some(pair) => pair.join(load_first, load_second),
+                None => (load_first(), load_second()),
+            };
             self.stats.device_bypasses += ba + bb;
-            self.states[0][sp.state..].copy_from_slice(&self.state_b[sp.state..]);
             if states_only {
                 return 0;
             }

@@ -59,7 +59,10 @@ impl Integrator {
     /// Current of the charge in `state0[q]` given history; writes it into `state0[q+1]`.
     /// Returns `(i, ∂i/∂q)`.
     #[inline]
-    pub fn integrate(&self, state0: &mut [f64], hist: &[&[f64]; 3], q: usize) -> (f64, f64) {
+    pub fn integrate<S>(&self, state0: &mut S, hist: &[&[f64]; 3], q: usize) -> (f64, f64)
+    where
+        S: std::ops::IndexMut<usize, Output = f64> + ?Sized,
+    {
         let i = match (self.method, self.order) {
             (_, 1) => self.ag[0] * state0[q] + self.ag[1] * hist[0][q],
             (Method::Trapezoidal, _) => self.ag[0] * (state0[q] - hist[0][q]) - hist[0][q + 1],

@@ -318,7 +318,7 @@ pub(crate) mod bench {
                 x,
                 mat: &mut mat,
                 rhs: &mut rhs,
-                state0: &mut self.state0,
+                state0: crate::devices::States::whole(&mut self.state0),
                 hist: [h1, h2, h3],
                 mode: self.mode,
                 init,

@@ -121,8 +121,8 @@ pub struct LoadCtx<'a> {
     /// Right-hand-side stamp buffer by slot.
     pub rhs: &'a mut [f64],
     /// States at the present time point (written by devices: charges, currents, limited
-    /// junction voltages).
-    pub state0: &'a mut [f64],
+    /// junction voltages), indexed by absolute state number.
+    pub state0: States<'a>,
     /// States at the previous accepted time points: `hist[0]` one step back, then two, three.
     pub hist: [&'a [f64]; 3],
     pub mode: Mode,
@@ -203,7 +203,54 @@ impl LoadCtx<'_> {
     /// into `state0[q + 1]`; returns (current, d current / d charge). Transient only.
     #[inline]
     pub fn integrate(&mut self, q: usize) -> (f64, f64) {
-        self.integ.integrate(self.state0, &self.hist, q)
+        self.integ.integrate(&mut self.state0, &self.hist, q)
+    }
+}
+
+/// The present state vector as one loading thread sees it: indexed by absolute state
+/// number, backed by the block of states that thread's devices own. Two threads loading
+/// two halves of the devices each get their own block of the one vector, with no copying.
+pub struct States<'a> {
+    data: &'a mut [f64],
+    /// Absolute number of `data[0]`.
+    base: usize,
+}
+
+impl<'a> States<'a> {
+    /// The whole state vector.
+    pub fn whole(data: &'a mut [f64]) -> Self {
+        States { data, base: 0 }
+    }
+    /// The states from `base` on, still indexed by absolute number.
+    pub fn from(data: &'a mut [f64], base: usize) -> Self {
+        States { data, base }
+    }
+}
+
+impl std::ops::Index<usize> for States<'_> {
+    type Output = f64;
+    #[inline]
+    fn index(&self, i: usize) -> &f64 {
+        &self.data[i - self.base]
+    }
+}
+impl std::ops::IndexMut<usize> for States<'_> {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut f64 {
+        &mut self.data[i - self.base]
+    }
+}
+impl std::ops::Index<std::ops::Range<usize>> for States<'_> {
+    type Output = [f64];
+    #[inline]
+    fn index(&self, r: std::ops::Range<usize>) -> &[f64] {
+        &self.data[r.start - self.base..r.end - self.base]
+    }
+}
+impl std::ops::IndexMut<std::ops::Range<usize>> for States<'_> {
+    #[inline]
+    fn index_mut(&mut self, r: std::ops::Range<usize>) -> &mut [f64] {
+        &mut self.data[r.start - self.base..r.end - self.base]
     }
 }
 

@@ -9,11 +9,11 @@
 //! Q·B = L·U where Q is the row permutation chosen by pivoting (`prow[k]` is the B-row
 //! pivoted at step k). L has a unit diagonal (not stored); U's diagonal is kept apart.
 
-use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::sparse::SymbolicSparseColMatRef;
-use faer::sparse::linalg::amd;
+use std::sync::Arc;
 
+use super::ordering::btf_order;
 use super::{Assembler, LinearSolver, SolveError};
+use crate::spin_pair::SpinPair;
 
 /// Prefer the diagonal as pivot unless it is smaller than this fraction of the column's
 /// largest candidate (KLU's default).
@@ -60,15 +60,12 @@ pub struct GpLu {
     have_pattern: bool,
     /// `prow[u_row[p]]`: the work-vector row of each U entry (saves an indirection).
     u_xrow: Vec<usize>,
-    /// A's values (caller's CSC order) at the last successful factorization, A's column
-    /// pointers and, per A column, its B column; and per B column whether it must be
-    /// recomputed: partial refactorization redoes only the columns whose entries changed
-    /// and the columns that depend on them through U (a Newton iteration inside one time
-    /// step changes only the stamps of the few transistors that are on). Changes are found
-    /// by comparing A column by column in memory order, not entry by entry through `b_src`.
-    a_prev: Vec<f64>,
-    a_col_ptr: Vec<usize>,
-    b_col_of_a: Vec<usize>,
+    /// B's values (in B's CSC order) at the last successful factorization, and per B
+    /// column whether the last refactorization recomputed it: partial refactorization redoes
+    /// only the columns whose entries changed and the columns that depend on them through U
+    /// (a Newton iteration inside one time step may change only the stamps of the few
+    /// transistors that are on).
+    b_prev: Vec<f64>,
     dirty: Vec<bool>,
     /// Dense work vectors.
     x: Vec<f64>,
@@ -79,6 +76,12 @@ pub struct GpLu {
     /// Solve scratch: the permuted right-hand side and the step-indexed solution.
     solve_work: Vec<f64>,
     solve_y: Vec<f64>,
+    /// Two-thread split of the columns (None: serial), set after each full factorization,
+    /// and the second thread's refactorization work vector.
+    two_way: Option<TwoWay>,
+    x_second: Vec<f64>,
+    /// The helper thread for two-way work (None: everything on the caller's thread).
+    pair: Option<Arc<SpinPair>>,
     /// Counters: full factorizations and refactorizations.
     pub full_factorizations: usize,
     pub refactorizations: usize,
@@ -90,7 +93,7 @@ impl GpLu {
     /// Order the pattern (AMD on A + Aᵀ) and set up the permuted matrix.
     pub fn new(asm: &Assembler) -> Result<Self, SolveError> {
         let n = asm.n;
-        let (perm, blk_end) = btf_amd_order(asm)?;
+        let (perm, blk_end) = btf_order(asm)?;
         let mut perm_inv = vec![0usize; n];
         for (i, &p) in perm.iter().enumerate() {
             perm_inv[p] = i;
@@ -129,9 +132,7 @@ impl GpLu {
             pinv: vec![NONE; n],
             have_pattern: false,
             u_xrow: Vec::new(),
-            a_prev: Vec::new(),
-            a_col_ptr: asm.col_ptr.clone(),
-            b_col_of_a: perm_inv,
+            b_prev: Vec::new(),
             dirty: vec![true; n],
             x: vec![0.0; n],
             mark: vec![NONE; n],
@@ -140,10 +141,22 @@ impl GpLu {
             topo: Vec::with_capacity(n),
             solve_work: vec![0.0; n],
             solve_y: vec![0.0; n],
+            two_way: None,
+            x_second: Vec::new(),
+            pair: None,
             full_factorizations: 0,
             refactorizations: 0,
             refactored_columns: 0,
         })
+    }
+
+    /// Lets refactorization and solves run in two halves on `pair`'s two threads when the
+    /// matrix splits evenly (see [`GpLu::plan_two_way`]); bit-identical results either way.
+    pub fn set_pair(&mut self, pair: Option<Arc<SpinPair>>) {
+        self.pair = pair;
+        if self.have_pattern {
+            self.two_way = self.plan_two_way();
+        }
     }
 
     /// Full factorization with threshold partial pivoting; records the patterns.
@@ -233,9 +246,61 @@ impl GpLu {
         self.have_pattern = true;
         self.u_xrow.clear();
         self.u_xrow.extend(self.u_row.iter().map(|&j| self.prow[j]));
-        self.a_prev.clear();
-        self.a_prev.extend_from_slice(values);
+        self.b_prev.clear();
+        self.b_prev
+            .extend(self.b_src.iter().map(|&src| values[src]));
+        self.two_way = self.plan_two_way();
+        if self.two_way.is_some() && self.x_second.len() != n {
+            self.x_second = vec![0.0; n];
+        }
         Ok(())
+    }
+
+    /// Splits the columns between two threads at a block boundary. U has no entries between
+    /// blocks (B is block lower triangular and pivots stay inside blocks), so the columns of
+    /// different blocks refactor independently and back-substitute independently; forward
+    /// substitution runs serially only over the leading columns whose L reaches past the
+    /// split (in a crossbar: the word lines, which drive every ladder).
+    fn plan_two_way(&self) -> Option<TwoWay> {
+        let n = self.n;
+        if n < PARALLEL_MIN_UNKNOWNS || self.pair.is_none() {
+            return None;
+        }
+        let l_len = |j: usize| self.l_ptr[j + 1] - self.l_ptr[j];
+        // Work of a column's refactorization: the L columns that update it, plus its own.
+        let weight = |k: usize| -> usize {
+            let updates: usize = self.u_row[self.u_ptr[k]..self.u_ptr[k + 1]]
+                .iter()
+                .map(|&j| l_len(j))
+                .sum();
+            1 + l_len(k) + updates
+        };
+        let total: usize = (0..n).map(weight).sum();
+        let mut prefix = 0usize;
+        let mut best: Option<(usize, usize)> = None; // (imbalance, mid)
+        for k in 0..n {
+            if k > 0 && self.blk_end[k - 1] == k {
+                let imbalance = prefix.abs_diff(total - prefix);
+                if best.is_none_or(|(b, _)| imbalance < b) {
+                    best = Some((imbalance, k));
+                }
+            }
+            prefix += weight(k);
+        }
+        let (imbalance, mid) = best?;
+        // Worth a thread only when the halves are roughly even.
+        if imbalance * 10 > total * 4 {
+            return None;
+        }
+        let fwd_serial = (0..mid)
+            .rev()
+            .find(|&k| {
+                self.l_row[self.l_ptr[k]..self.l_ptr[k + 1]]
+                    .iter()
+                    .any(|&r| r >= mid)
+            })
+            .map_or(0, |k| k + 1);
+        Some(TwoWay { mid, fwd_serial })
     }
 
     /// Iterative DFS from B-row `r` through the graph of L; appends reached rows to `topo`
@@ -273,207 +338,229 @@ impl GpLu {
     fn refactor(&mut self, values: &[f64]) -> Refactor {
         let n = self.n;
         self.refactorizations += 1;
-        // Which columns change: their own entries (A's columns compared in memory order;
-        // `==`, so a zero that changed sign counts as unchanged), or a column they are
-        // updated by (U's entries of column k are earlier steps, already decided).
-        let mut any = false;
-        for c in 0..n {
-            let range = self.a_col_ptr[c]..self.a_col_ptr[c + 1];
-            let changed = values[range.clone()] != self.a_prev[range.clone()];
-            if changed {
-                self.a_prev[range.clone()].copy_from_slice(&values[range]);
-                any = true;
+        let pattern = FactorPattern {
+            b_col_ptr: &self.b_col_ptr,
+            b_row: &self.b_row,
+            b_src: &self.b_src,
+            l_ptr: &self.l_ptr,
+            l_row: &self.l_row,
+            u_ptr: &self.u_ptr,
+            u_xrow: &self.u_xrow,
+            u_row: &self.u_row,
+            prow: &self.prow,
+        };
+        let outcome = match self.two_way.zip(self.pair.as_deref()) {
+            Some((TwoWay { mid, .. }, pair)) => {
+                let (first, second) = ColumnsMut::split(
+                    mid,
+                    self.b_col_ptr[mid],
+                    self.l_ptr[mid],
+                    self.u_ptr[mid],
+                    &mut self.b_prev,
+                    &mut self.dirty,
+                    &mut self.l_val,
+                    &mut self.u_val,
+                    &mut self.u_diag,
+                );
+                let (x, x_second) = (&mut self.x, &mut self.x_second);
+                let (a, b) = pair.join(
+                    || pattern.refactor_columns(values, 0..mid, x, first),
+                    || pattern.refactor_columns(values, mid..n, x_second, second),
+                );
+                a.zip(b).map(|(a, b)| (a.0 + b.0, a.1 + b.1))
             }
-            self.dirty[self.b_col_of_a[c]] = changed;
-        }
-        if !any {
-            return Refactor::Unchanged;
-        }
-        for k in 0..n {
-            if !self.dirty[k] {
-                self.dirty[k] = self.u_row[self.u_ptr[k]..self.u_ptr[k + 1]]
-                    .iter()
-                    .any(|&j| self.dirty[j]);
+            None => {
+                let (all, _) = ColumnsMut::split(
+                    n,
+                    self.b_row.len(),
+                    self.l_row.len(),
+                    self.u_row.len(),
+                    &mut self.b_prev,
+                    &mut self.dirty,
+                    &mut self.l_val,
+                    &mut self.u_val,
+                    &mut self.u_diag,
+                );
+                pattern.refactor_columns(values, 0..n, &mut self.x, all)
             }
+        };
+        match outcome {
+            Some((0, _)) => Refactor::Unchanged,
+            Some((_, recomputed)) => {
+                self.refactored_columns += recomputed;
+                Refactor::Done
+            }
+            // The next factorization is full (and rewrites L and U).
+            None => Refactor::PivotTooSmall,
         }
-        // Split borrows so the loops below index plain slices.
-        let (x, dirty, prow, u_diag) = (&mut self.x, &self.dirty, &self.prow, &mut self.u_diag);
-        let (b_col_ptr, b_row, b_src) = (&self.b_col_ptr, &self.b_row, &self.b_src);
-        let (l_ptr, l_row, l_val) = (&self.l_ptr, &self.l_row, &mut self.l_val);
-        let (u_ptr, u_row, u_val, u_xrow) =
-            (&self.u_ptr, &self.u_row, &mut self.u_val, &self.u_xrow);
-        for k in 0..n {
-            if !dirty[k] {
+    }
+}
+
+/// Minimum size for a two-thread factorization and solve: below it a thread hand-off costs
+/// more than half the work.
+const PARALLEL_MIN_UNKNOWNS: usize = 4096;
+
+/// A two-thread split of the columns (see [`GpLu::plan_two_way`]).
+#[derive(Clone, Copy, Debug)]
+struct TwoWay {
+    /// First column of the second thread: a block boundary.
+    mid: usize,
+    /// Forward substitution is serial for columns below this.
+    fwd_serial: usize,
+}
+
+/// The fixed patterns of B, L and U a refactorization reads, shared by its threads.
+struct FactorPattern<'a> {
+    b_col_ptr: &'a [usize],
+    b_row: &'a [usize],
+    b_src: &'a [usize],
+    l_ptr: &'a [usize],
+    l_row: &'a [usize],
+    u_ptr: &'a [usize],
+    u_row: &'a [usize],
+    u_xrow: &'a [usize],
+    prow: &'a [usize],
+}
+
+/// The per-column state a refactorization writes, for a range of columns: each slice starts
+/// at the range's first column (its first entry of B, L, U).
+struct ColumnsMut<'a> {
+    b_prev: &'a mut [f64],
+    dirty: &'a mut [bool],
+    l_val: &'a mut [f64],
+    u_val: &'a mut [f64],
+    u_diag: &'a mut [f64],
+}
+
+impl<'a> ColumnsMut<'a> {
+    /// Splits the state at column `mid`, whose first B, L and U entries are `b_mid`,
+    /// `l_mid` and `u_mid`.
+    #[allow(clippy::too_many_arguments)]
+    fn split(
+        mid: usize,
+        b_mid: usize,
+        l_mid: usize,
+        u_mid: usize,
+        b_prev: &'a mut [f64],
+        dirty: &'a mut [bool],
+        l_val: &'a mut [f64],
+        u_val: &'a mut [f64],
+        u_diag: &'a mut [f64],
+    ) -> (ColumnsMut<'a>, ColumnsMut<'a>) {
+        let (b0, b1) = b_prev.split_at_mut(b_mid);
+        let (d0, d1) = dirty.split_at_mut(mid);
+        let (l0, l1) = l_val.split_at_mut(l_mid);
+        let (u0, u1) = u_val.split_at_mut(u_mid);
+        let (g0, g1) = u_diag.split_at_mut(mid);
+        (
+            ColumnsMut {
+                b_prev: b0,
+                dirty: d0,
+                l_val: l0,
+                u_val: u0,
+                u_diag: g0,
+            },
+            ColumnsMut {
+                b_prev: b1,
+                dirty: d1,
+                l_val: l1,
+                u_val: u1,
+                u_diag: g1,
+            },
+        )
+    }
+}
+
+impl FactorPattern<'_> {
+    /// Refactorizes the columns `cols`, which must be whole blocks (a column reads only L
+    /// columns of its own block): a column is recomputed when one of its entries differs
+    /// from `b_prev` (`==`, so a zero that changed sign counts as unchanged) or a column
+    /// that updates it (U's entries, earlier columns of its block) was recomputed. `x` is a
+    /// clean work vector and is left clean. Returns (columns whose entries changed,
+    /// columns recomputed), or None when a pivot became too small.
+    fn refactor_columns(
+        &self,
+        values: &[f64],
+        cols: std::ops::Range<usize>,
+        x: &mut [f64],
+        out: ColumnsMut<'_>,
+    ) -> Option<(usize, usize)> {
+        let (b_off, l_off, u_off, d_off) = (
+            self.b_col_ptr[cols.start],
+            self.l_ptr[cols.start],
+            self.u_ptr[cols.start],
+            cols.start,
+        );
+        let ColumnsMut {
+            b_prev,
+            dirty,
+            l_val,
+            u_val,
+            u_diag,
+        } = out;
+        let (b_col_ptr, b_row, b_src) = (self.b_col_ptr, self.b_row, self.b_src);
+        let (l_ptr, l_row, u_ptr, u_row, u_xrow) =
+            (self.l_ptr, self.l_row, self.u_ptr, self.u_row, self.u_xrow);
+        let (mut changed_columns, mut recomputed) = (0, 0);
+        for k in cols {
+            let (b0, b1) = (b_col_ptr[k], b_col_ptr[k + 1]);
+            let mut changed = false;
+            for (&src, prev) in b_src[b0..b1]
+                .iter()
+                .zip(&mut b_prev[b0 - b_off..b1 - b_off])
+            {
+                let v = values[src];
+                if v != *prev {
+                    *prev = v;
+                    changed = true;
+                }
+            }
+            changed_columns += usize::from(changed);
+            let (u0, u1) = (u_ptr[k], u_ptr[k + 1]);
+            let d = changed || u_row[u0..u1].iter().any(|&j| dirty[j - d_off]);
+            dirty[k - d_off] = d;
+            if !d {
                 continue;
             }
-            self.refactored_columns += 1;
-            let (b0, b1) = (b_col_ptr[k], b_col_ptr[k + 1]);
-            for (&r, &src) in b_row[b0..b1].iter().zip(&b_src[b0..b1]) {
-                x[r] = values[src];
+            recomputed += 1;
+            for (&r, &v) in b_row[b0..b1].iter().zip(&b_prev[b0 - b_off..b1 - b_off]) {
+                x[r] = v;
             }
             let mut col_max = 0.0f64;
             // U entries come in topological order: once row prow[j] is read, no later update
             // of this column writes it, so it is cleared at once.
-            for p in u_ptr[k]..u_ptr[k + 1] {
+            for p in u0..u1 {
                 let xr = u_xrow[p];
                 let xj = x[xr];
                 x[xr] = 0.0;
-                u_val[p] = xj;
+                u_val[p - u_off] = xj;
                 col_max = col_max.max(xj.abs());
                 let j = u_row[p];
                 let (l0, l1) = (l_ptr[j], l_ptr[j + 1]);
-                for (&r, &l) in l_row[l0..l1].iter().zip(&l_val[l0..l1]) {
+                for (&r, &l) in l_row[l0..l1].iter().zip(&l_val[l0 - l_off..l1 - l_off]) {
                     x[r] -= l * xj;
                 }
             }
-            let pr = prow[k];
+            let pr = self.prow[k];
             let pivot = x[pr];
             x[pr] = 0.0;
             let inv = 1.0 / pivot;
             // Every row of B[:, k] is a U row, an L row or the pivot row (the pattern is
             // closed), so after this loop the work vector is clean again.
             let (l0, l1) = (l_ptr[k], l_ptr[k + 1]);
-            for (&r, lv) in l_row[l0..l1].iter().zip(&mut l_val[l0..l1]) {
+            for (&r, lv) in l_row[l0..l1].iter().zip(&mut l_val[l0 - l_off..l1 - l_off]) {
                 let v = x[r];
                 x[r] = 0.0;
                 col_max = col_max.max(v.abs());
                 *lv = v * inv;
             }
             if pivot.abs() <= REFACTOR_PIVOT_TOL * col_max || !pivot.is_finite() {
-                // The next factorization is full (and rewrites L and U).
-                return Refactor::PivotTooSmall;
+                return None;
             }
-            u_diag[k] = pivot;
+            u_diag[k - d_off] = pivot;
         }
-        Refactor::Done
+        Some((changed_columns, recomputed))
     }
-}
-
-/// Fill-reducing order in two levels, as KLU does: (1) block triangular form — the strongly
-/// connected components of the graph of A (edge i → j when a_ij is structurally nonzero; the
-/// pattern's diagonal is always present, so the identity is a full transversal), emitted by
-/// Tarjan's algorithm in dependency order so B is block *lower* triangular; (2) AMD on
-/// A + Aᵀ inside each block. In a crossbar the word lines, driven by voltage sources, form
-/// 2×2 blocks that every cell depends on but that depend on nothing, so the column ladders
-/// become independent blocks and fill stays linear in the number of cells (plain AMD on
-/// the whole matrix couples every ladder through the word-line nodes).
-/// Returns the order (`perm[i]` = original index of B's i-th row/column) and, per B index,
-/// the end of its block.
-fn btf_amd_order(asm: &Assembler) -> Result<(Vec<usize>, Vec<usize>), SolveError> {
-    let n = asm.n;
-    // Row lists (CSR) of the pattern: the graph edges i → j.
-    let mut r_ptr = vec![0usize; n + 1];
-    for &r in &asm.row_idx {
-        r_ptr[r + 1] += 1;
-    }
-    for i in 0..n {
-        r_ptr[i + 1] += r_ptr[i];
-    }
-    let mut r_col = vec![0usize; asm.row_idx.len()];
-    let mut fill = r_ptr.clone();
-    for c in 0..n {
-        for k in asm.col_ptr[c]..asm.col_ptr[c + 1] {
-            let r = asm.row_idx[k];
-            r_col[fill[r]] = c;
-            fill[r] += 1;
-        }
-    }
-    // Iterative Tarjan.
-    let mut index = vec![NONE; n];
-    let mut low = vec![0usize; n];
-    let mut on_stack = vec![false; n];
-    let mut scc_stack: Vec<usize> = Vec::new();
-    let mut call: Vec<(usize, usize)> = Vec::new();
-    let mut order: Vec<usize> = Vec::with_capacity(n);
-    let mut blocks: Vec<usize> = vec![0];
-    let mut counter = 0usize;
-    for root in 0..n {
-        if index[root] != NONE {
-            continue;
-        }
-        call.push((root, r_ptr[root]));
-        index[root] = counter;
-        low[root] = counter;
-        counter += 1;
-        scc_stack.push(root);
-        on_stack[root] = true;
-        while let Some(&mut (v, ref mut pos)) = call.last_mut() {
-            if *pos < r_ptr[v + 1] {
-                let w = r_col[*pos];
-                *pos += 1;
-                if index[w] == NONE {
-                    index[w] = counter;
-                    low[w] = counter;
-                    counter += 1;
-                    scc_stack.push(w);
-                    on_stack[w] = true;
-                    call.push((w, r_ptr[w]));
-                } else if on_stack[w] {
-                    low[v] = low[v].min(index[w]);
-                }
-            } else {
-                call.pop();
-                if let Some(&(u, _)) = call.last() {
-                    low[u] = low[u].min(low[v]);
-                }
-                if low[v] == index[v] {
-                    loop {
-                        let w = scc_stack.pop().expect("Tarjan stack holds v");
-                        on_stack[w] = false;
-                        order.push(w);
-                        if w == v {
-                            break;
-                        }
-                    }
-                    blocks.push(order.len());
-                }
-            }
-        }
-    }
-    // AMD inside each block.
-    let mut local = vec![NONE; n];
-    let mut perm = Vec::with_capacity(n);
-    let mut blk_end = vec![0usize; n];
-    for b in blocks.windows(2) {
-        let nodes = &order[b[0]..b[1]];
-        let m = nodes.len();
-        blk_end[b[0]..b[1]].fill(b[1]);
-        if m <= 2 {
-            perm.extend_from_slice(nodes);
-            continue;
-        }
-        for (i, &v) in nodes.iter().enumerate() {
-            local[v] = i;
-        }
-        let mut cp = vec![0usize; m + 1];
-        let mut ri = Vec::new();
-        for (j, &c) in nodes.iter().enumerate() {
-            let start = ri.len();
-            for k in asm.col_ptr[c]..asm.col_ptr[c + 1] {
-                let r = asm.row_idx[k];
-                if local[r] != NONE && nodes.get(local[r]) == Some(&r) {
-                    ri.push(local[r]);
-                }
-            }
-            ri[start..].sort_unstable();
-            cp[j + 1] = ri.len();
-        }
-        let mut p = vec![0usize; m];
-        let mut pi = vec![0usize; m];
-        let sym = SymbolicSparseColMatRef::new_checked(m, m, &cp, None, &ri);
-        let mut mem = MemBuffer::try_new(amd::order_scratch::<usize>(m, ri.len()))
-            .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
-        amd::order(
-            &mut p,
-            &mut pi,
-            sym,
-            amd::Control::default(),
-            MemStack::new(&mut mem),
-        )
-        .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
-        perm.extend(p.iter().map(|&i| nodes[i]));
-    }
-    Ok((perm, blk_end))
 }
 
 trait MapOrNone {
@@ -514,40 +601,91 @@ impl LinearSolver for GpLu {
         if n == 0 || !self.have_pattern {
             return;
         }
-        // Split borrows; `work` and `y` are fully overwritten below, so neither needs
-        // clearing (the factorization's work vector `x` stays untouched and clean).
+        // `work` and `y` are fully overwritten below, so neither needs clearing (the
+        // factorization's work vector `x` stays untouched and clean).
         let (work, y) = (&mut self.solve_work, &mut self.solve_y);
-        let (perm, prow, u_diag) = (&self.perm, &self.prow, &self.u_diag);
-        let (l_ptr, l_row, l_val) = (&self.l_ptr, &self.l_row, &self.l_val);
-        let (u_ptr, u_row, u_val) = (&self.u_ptr, &self.u_row, &self.u_val);
         // c = P b (B row numbering).
-        for (w, &p) in work.iter_mut().zip(perm) {
+        for (w, &p) in work.iter_mut().zip(&self.perm) {
             *w = rhs[p];
         }
-        // Forward: L y = Q c, y indexed by step.
-        for k in 0..n {
-            let yk = work[prow[k]];
-            y[k] = yk;
-            if yk != 0.0 {
-                let (l0, l1) = (l_ptr[k], l_ptr[k + 1]);
-                for (&r, &l) in l_row[l0..l1].iter().zip(&l_val[l0..l1]) {
-                    work[r] -= l * yk;
-                }
+        let factors = Factors {
+            prow: &self.prow,
+            u_diag: &self.u_diag,
+            l_ptr: &self.l_ptr,
+            l_row: &self.l_row,
+            l_val: &self.l_val,
+            u_ptr: &self.u_ptr,
+            u_row: &self.u_row,
+            u_val: &self.u_val,
+        };
+        match self.two_way.zip(self.pair.as_deref()) {
+            Some((TwoWay { mid, fwd_serial }, pair)) => {
+                factors.forward(0..fwd_serial, work, y, 0);
+                let (w_first, w_second) = work.split_at_mut(mid);
+                let (y_first, y_second) = y.split_at_mut(mid);
+                pair.join(
+                    || {
+                        factors.forward(fwd_serial..mid, w_first, y_first, 0);
+                        factors.backward(0..mid, y_first, 0);
+                    },
+                    || {
+                        factors.forward(mid..n, w_second, y_second, mid);
+                        factors.backward(mid..n, y_second, mid);
+                    },
+                );
+            }
+            None => {
+                factors.forward(0..n, work, y, 0);
+                factors.backward(0..n, y, 0);
             }
         }
-        // Backward: U z = y (column-oriented).
-        for k in (0..n).rev() {
-            let zk = y[k] / u_diag[k];
-            y[k] = zk;
-            if zk != 0.0 {
-                let (u0, u1) = (u_ptr[k], u_ptr[k + 1]);
-                for (&r, &u) in u_row[u0..u1].iter().zip(&u_val[u0..u1]) {
-                    y[r] -= u * zk;
-                }
-            }
-        }
-        for (&p, &v) in perm.iter().zip(y.iter()) {
+        for (&p, &v) in self.perm.iter().zip(y.iter()) {
             rhs[p] = v;
+        }
+    }
+}
+
+/// The factors a solve reads, shared by its threads.
+struct Factors<'a> {
+    prow: &'a [usize],
+    u_diag: &'a [f64],
+    l_ptr: &'a [usize],
+    l_row: &'a [usize],
+    l_val: &'a [f64],
+    u_ptr: &'a [usize],
+    u_row: &'a [usize],
+    u_val: &'a [f64],
+}
+
+impl Factors<'_> {
+    /// Forward substitution L y = Q c over the steps `cols`. `work` (B rows) and `y` (steps)
+    /// are slices starting at index `off`; every row the L columns of `cols` touch must lie
+    /// in them.
+    fn forward(&self, cols: std::ops::Range<usize>, work: &mut [f64], y: &mut [f64], off: usize) {
+        for k in cols {
+            let yk = work[self.prow[k] - off];
+            y[k - off] = yk;
+            if yk != 0.0 {
+                let (l0, l1) = (self.l_ptr[k], self.l_ptr[k + 1]);
+                for (&r, &l) in self.l_row[l0..l1].iter().zip(&self.l_val[l0..l1]) {
+                    work[r - off] -= l * yk;
+                }
+            }
+        }
+    }
+
+    /// Back substitution U z = y (column-oriented) over the steps `cols`, which must be whole
+    /// blocks (U does not couple blocks); `y` starts at index `off`.
+    fn backward(&self, cols: std::ops::Range<usize>, y: &mut [f64], off: usize) {
+        for k in cols.rev() {
+            let zk = y[k - off] / self.u_diag[k];
+            y[k - off] = zk;
+            if zk != 0.0 {
+                let (u0, u1) = (self.u_ptr[k], self.u_ptr[k + 1]);
+                for (&r, &u) in self.u_row[u0..u1].iter().zip(&self.u_val[u0..u1]) {
+                    y[r - off] -= u * zk;
+                }
+            }
         }
     }
 }
@@ -651,5 +789,77 @@ mod tests {
         assert!(solve(&mut lu, &buf) < 1e-12);
         assert_eq!(lu.refactorizations, 1);
         assert!(lu.refactored_columns > 0 && lu.refactored_columns <= 20);
+    }
+
+    /// A crossbar-like matrix — driver unknowns that feed 64 independent ladders (block
+    /// lower triangular) — factored, refactored and solved on two threads gives bit for bit
+    /// what one thread gives, and solves the system.
+    #[test]
+    fn two_threads_give_the_same_bits_as_one() {
+        let (ladders, len) = (64usize, 80usize);
+        let drivers = 16usize;
+        let n = drivers + ladders * len;
+        assert!(n >= PARALLEL_MIN_UNKNOWNS);
+        let mut pb = PatternBuilder::new();
+        let mut entries = Vec::new();
+        for d in 1..=drivers {
+            entries.push((d, d, 1.0));
+        }
+        for l in 0..ladders {
+            let first = drivers + l * len + 1;
+            for i in 0..len {
+                let u = first + i;
+                entries.push((u, u, 4.0 + (u % 7) as f64));
+                if i + 1 < len {
+                    entries.push((u, u + 1, -1.0));
+                    entries.push((u + 1, u, -1.25));
+                }
+                // Each ladder node listens to a driver (a gate): a one-way coupling.
+                entries.push((u, 1 + (u + l) % drivers, 0.5));
+            }
+        }
+        let slots: Vec<usize> = entries.iter().map(|&(r, c, _)| pb.slot(r, c)).collect();
+        let asm = pb.finish(n + 1);
+        let mut buf = vec![0.0; pb_slots(&slots)];
+        for (s, &(_, _, v)) in slots.iter().zip(&entries) {
+            buf[*s] += v;
+        }
+        let b: Vec<f64> = (0..n).map(|i| (i as f64 * 0.1).cos()).collect();
+        let run = |pair: Option<Arc<SpinPair>>, buf: &mut Vec<f64>| {
+            let mut lu = GpLu::new(&asm).unwrap();
+            lu.set_pair(pair);
+            let mut out = Vec::new();
+            for round in 0..3 {
+                if round > 0 {
+                    // Change a few entries in several ladders: a partial refactorization.
+                    for k in (0..slots.len()).step_by(997) {
+                        buf[slots[k]] *= 1.0 + 0.01 * round as f64;
+                    }
+                }
+                let mut values = vec![0.0; asm.nnz()];
+                let mut dummy = vec![0.0; n];
+                asm.gather(buf, &[0.0], &mut values, &mut dummy);
+                let mut x = b.clone();
+                lu.factor(&values).unwrap();
+                lu.solve(&mut x);
+                let r = asm.residual(&values, &x, &b);
+                assert!(r.iter().all(|v| v.abs() < 1e-12), "round {round}");
+                out.push(x);
+            }
+            (out, lu.two_way, lu.refactored_columns)
+        };
+        let (serial, plan, cols_serial) = run(None, &mut buf.clone());
+        assert!(plan.is_none());
+        let (parallel, plan, cols_parallel) = run(Some(Arc::new(SpinPair::new())), &mut buf);
+        let plan = plan.expect("a two-way split");
+        assert!(plan.fwd_serial >= drivers && plan.fwd_serial < plan.mid);
+        assert_eq!(cols_serial, cols_parallel);
+        for (a, b) in serial.iter().zip(&parallel) {
+            assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
+    }
+
+    fn pb_slots(slots: &[usize]) -> usize {
+        slots.iter().max().map_or(1, |m| m + 1)
     }
 }

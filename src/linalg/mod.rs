@@ -9,6 +9,7 @@
 
 mod gplu;
 mod lu;
+mod ordering;
 
 pub use gplu::GpLu;
 pub use lu::{LinearSolver, SolveError, SparseLu};

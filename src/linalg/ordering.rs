@@ -1,0 +1,204 @@
+//! Fill-reducing orders for the circuit LU ([`super::GpLu`]), in two levels as KLU does:
+//!
+//! 1. Block triangular form — the strongly connected components of the graph of A (edge
+//!    i → j when a_ij is structurally nonzero; the pattern's diagonal is always present, so
+//!    the identity is a full transversal), emitted by Tarjan's algorithm in dependency order
+//!    so B is block *lower* triangular. In a crossbar the word lines, driven by voltage
+//!    sources, form 2×2 blocks that every cell depends on but that depend on nothing, so the
+//!    column ladders become independent blocks and fill stays linear in the number of cells.
+//! 2. AMD on A + Aᵀ inside each block (circuit matrices are nearly structurally symmetric).
+//!
+//! Nested dissection inside blocks was tried (docs/performance.md): its shallower
+//! elimination tree did not pay for its extra fill, because every transistor's junction
+//! conductances change in every Newton iteration, so refactorization recomputes most
+//! columns either way.
+
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::sparse::SymbolicSparseColMatRef;
+use faer::sparse::linalg::amd;
+
+use super::{Assembler, SolveError};
+
+const NONE: usize = usize::MAX;
+/// Returns the order (`perm[i]` = original index of B's i-th row/column) and, per B index,
+/// the end of its block.
+pub(super) fn btf_order(asm: &Assembler) -> Result<(Vec<usize>, Vec<usize>), SolveError> {
+    let n = asm.n;
+    // Row lists (CSR) of the pattern: the graph edges i → j.
+    let mut r_ptr = vec![0usize; n + 1];
+    for &r in &asm.row_idx {
+        r_ptr[r + 1] += 1;
+    }
+    for i in 0..n {
+        r_ptr[i + 1] += r_ptr[i];
+    }
+    let mut r_col = vec![0usize; asm.row_idx.len()];
+    let mut fill = r_ptr.clone();
+    for c in 0..n {
+        for k in asm.col_ptr[c]..asm.col_ptr[c + 1] {
+            let r = asm.row_idx[k];
+            r_col[fill[r]] = c;
+            fill[r] += 1;
+        }
+    }
+    // Iterative Tarjan.
+    let mut index = vec![NONE; n];
+    let mut low = vec![0usize; n];
+    let mut on_stack = vec![false; n];
+    let mut scc_stack: Vec<usize> = Vec::new();
+    let mut call: Vec<(usize, usize)> = Vec::new();
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    let mut blocks: Vec<usize> = vec![0];
+    let mut counter = 0usize;
+    for root in 0..n {
+        if index[root] != NONE {
+            continue;
+        }
+        call.push((root, r_ptr[root]));
+        index[root] = counter;
+        low[root] = counter;
+        counter += 1;
+        scc_stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (v, ref mut pos)) = call.last_mut() {
+            if *pos < r_ptr[v + 1] {
+                let w = r_col[*pos];
+                *pos += 1;
+                if index[w] == NONE {
+                    index[w] = counter;
+                    low[w] = counter;
+                    counter += 1;
+                    scc_stack.push(w);
+                    on_stack[w] = true;
+                    call.push((w, r_ptr[w]));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+            } else {
+                call.pop();
+                if let Some(&(u, _)) = call.last() {
+                    low[u] = low[u].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    loop {
+                        let w = scc_stack.pop().expect("Tarjan stack holds v");
+                        on_stack[w] = false;
+                        order.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    blocks.push(order.len());
+                }
+            }
+        }
+    }
+    // Symmetric adjacency of A + Aᵀ without the diagonal (CSR), for the per-block orders.
+    let graph = SymGraph::new(n, &asm.col_ptr, &asm.row_idx, &r_ptr, &r_col);
+    let mut local = vec![NONE; n];
+    let mut perm = Vec::with_capacity(n);
+    let mut blk_end = vec![0usize; n];
+    for b in blocks.windows(2) {
+        let nodes = &order[b[0]..b[1]];
+        blk_end[b[0]..b[1]].fill(b[1]);
+        if nodes.len() <= 2 {
+            perm.extend_from_slice(nodes);
+            continue;
+        }
+        let sub = graph.induced(nodes, &mut local);
+        perm.extend(sub.amd()?.into_iter().map(|i| nodes[i]));
+    }
+    Ok((perm, blk_end))
+}
+
+/// An undirected graph in CSR form (no self loops).
+struct SymGraph {
+    ptr: Vec<usize>,
+    adj: Vec<usize>,
+}
+
+impl SymGraph {
+    /// The graph of A + Aᵀ from A's columns and rows.
+    fn new(
+        n: usize,
+        col_ptr: &[usize],
+        row_idx: &[usize],
+        r_ptr: &[usize],
+        r_col: &[usize],
+    ) -> SymGraph {
+        let mut ptr = vec![0usize; n + 1];
+        let mut adj = Vec::with_capacity(2 * row_idx.len());
+        let mut seen = vec![NONE; n];
+        for v in 0..n {
+            seen[v] = v;
+            let column = row_idx[col_ptr[v]..col_ptr[v + 1]].iter();
+            for &u in column.chain(&r_col[r_ptr[v]..r_ptr[v + 1]]) {
+                if seen[u] != v {
+                    seen[u] = v;
+                    adj.push(u);
+                }
+            }
+            ptr[v + 1] = adj.len();
+        }
+        SymGraph { ptr, adj }
+    }
+
+    fn len(&self) -> usize {
+        self.ptr.len() - 1
+    }
+
+    fn neighbours(&self, v: usize) -> &[usize] {
+        &self.adj[self.ptr[v]..self.ptr[v + 1]]
+    }
+
+    /// The subgraph on `nodes`, renumbered 0..nodes.len(). `local` is scratch of the
+    /// parent's size holding NONE on entry and on return.
+    fn induced(&self, nodes: &[usize], local: &mut [usize]) -> SymGraph {
+        for (i, &v) in nodes.iter().enumerate() {
+            local[v] = i;
+        }
+        let mut ptr = Vec::with_capacity(nodes.len() + 1);
+        ptr.push(0);
+        let mut adj = Vec::new();
+        for &v in nodes {
+            adj.extend(self.neighbours(v).iter().filter_map(|&u| {
+                let l = local[u];
+                (l != NONE).then_some(l)
+            }));
+            ptr.push(adj.len());
+        }
+        for &v in nodes {
+            local[v] = NONE;
+        }
+        SymGraph { ptr, adj }
+    }
+
+    /// Approximate minimum degree order (faer's AMD).
+    fn amd(&self) -> Result<Vec<usize>, SolveError> {
+        let m = self.len();
+        // AMD wants sorted row indices per column; it ignores the diagonal.
+        let mut cp = Vec::with_capacity(m + 1);
+        cp.push(0);
+        let mut ri = Vec::with_capacity(self.adj.len());
+        for v in 0..m {
+            let start = ri.len();
+            ri.extend_from_slice(self.neighbours(v));
+            ri[start..].sort_unstable();
+            cp.push(ri.len());
+        }
+        let mut p = vec![0usize; m];
+        let mut pi = vec![0usize; m];
+        let sym = SymbolicSparseColMatRef::new_checked(m, m, &cp, None, &ri);
+        let mut mem = MemBuffer::try_new(amd::order_scratch::<usize>(m, ri.len()))
+            .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
+        amd::order(
+            &mut p,
+            &mut pi,
+            sym,
+            amd::Control::default(),
+            MemStack::new(&mut mem),
+        )
+        .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
+        Ok(p)
+    }
+}
