@@ -132,8 +132,9 @@ impl SpinPair {
                 catch_unwind(AssertUnwindSafe(|| unsafe { (*p)() })).err()
             }
             None => {
+                let mut spins = 0u32;
                 while sh.finished.load(Ordering::Acquire) < ticket {
-                    std::hint::spin_loop();
+                    spin_or_yield(&mut spins);
                 }
                 // SAFETY: see `Shared`: the helper wrote it before publishing `finished`.
                 unsafe { (*sh.panic.get()).take() }
@@ -166,9 +167,25 @@ impl Drop for SpinPair {
     }
 }
 
+/// Spin, but give the core away now and then: should the scheduler put both threads on
+/// one core, the one being waited for gets to run within microseconds.
+#[inline]
+fn spin_or_yield(spins: &mut u32) {
+    *spins = spins.wrapping_add(1);
+    if *spins % SPINS_PER_YIELD == 0 {
+        thread::yield_now();
+    } else {
+        std::hint::spin_loop();
+    }
+}
+
+/// About 10 µs of spinning between yields.
+const SPINS_PER_YIELD: u32 = 256;
+
 fn helper_loop(sh: &Shared) {
     let mut seen = 0u64;
     let mut idle_since = Instant::now();
+    let mut spins = 0u32;
     loop {
         let posted = sh.posted.load(Ordering::Acquire);
         if posted != seen {
@@ -191,7 +208,7 @@ fn helper_loop(sh: &Shared) {
             return;
         }
         if idle_since.elapsed() < SPIN_BEFORE_PARK {
-            std::hint::spin_loop();
+            spin_or_yield(&mut spins);
             continue;
         }
         sh.sleeping.store(true, Ordering::Release);

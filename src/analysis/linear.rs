@@ -13,6 +13,7 @@
 use crate::circuit::Method;
 use crate::devices::{BulkLinear, Device, Integrator, Mode, TruncCtx};
 use crate::linalg::Assembler;
+use crate::spin_pair::SpinPair;
 
 /// No matrix position / rhs row (a terminal on ground).
 const NONE: u32 = u32::MAX;
@@ -119,6 +120,14 @@ impl LinearPart {
         rhs.copy_from_slice(&self.point_rhs);
     }
 
+    /// [`LinearPart::copy_into`] for the entries from `first` (values, rhs) on, into slices
+    /// that start there: two threads copy one half each.
+    #[inline]
+    pub fn copy_part_into(&self, first: (usize, usize), values: &mut [f64], rhs: &mut [f64]) {
+        values.copy_from_slice(&self.point_values[first.0..first.0 + values.len()]);
+        rhs.copy_from_slice(&self.point_rhs[first.1..first.1 + rhs.len()]);
+    }
+
     /// Capacitor charges (and, in a solved transient point, currents) at the iterate `x`.
     pub fn set_states(
         &self,
@@ -150,34 +159,57 @@ impl LinearPart {
     /// Largest step the capacitors' truncation error allows (ngspice CKTterr per charge) at
     /// the present order and, when that order is 1, also at order 2 (the step controller's
     /// trial of a higher order), in one pass over the charges.
-    pub fn truncate(&self, ctx: &TruncCtx) -> (f64, f64) {
-        let integ = ctx.integ;
-        let [s0, s1, s2, s3] = ctx.states;
-        let d = integ.delta_old;
-        let factor2 = match integ.method {
-            Method::Trapezoidal => 1.0 / 12.0,
-            Method::Gear => 2.0 / 9.0,
-        };
-        let want1 = integ.order == 1;
-        let (mut min1, mut min2) = (f64::INFINITY, f64::INFINITY);
-        for cap in &self.caps {
-            let q = cap.state as usize;
-            // The arithmetic of `Integrator::truncation_step`, both orders at once.
-            let volttol = ctx.abstol + ctx.reltol * s0[q + 1].abs().max(s1[q + 1].abs());
-            let chargetol = ctx.reltol * s0[q].abs().max(s1[q].abs()).max(ctx.chgtol) / d[0];
-            let tol = volttol.max(chargetol);
-            let (q0, q1, q2) = (s0[q], s1[q], s2[q]);
-            let f0 = (q0 - q1) / d[0];
-            let f1 = (q1 - q2) / d[1];
-            let g0 = (f0 - f1) / (d[1] + d[0]);
-            if want1 {
-                min1 = min1.min(ctx.trtol * tol / ctx.abstol.max(0.5 * g0.abs()));
+    pub fn truncate(&self, ctx: &TruncCtx, pair: Option<&SpinPair>) -> (f64, f64) {
+        let (min1, min2_squared) = match pair {
+            Some(pair) if self.caps.len() >= 2 * MIN_CAPS_PER_THREAD => {
+                let (a, b) = self.caps.split_at(self.caps.len() / 2);
+                let (a, b) = pair.join(|| truncate_caps(a, ctx), || truncate_caps(b, ctx));
+                (a.0.min(b.0), a.1.min(b.1))
             }
-            let f2 = (q2 - s3[q]) / d[2];
-            let g1 = (f1 - f2) / (d[2] + d[1]);
-            let h0 = (g0 - g1) / ((d[2] + d[1]) + d[0]);
-            min2 = min2.min((ctx.trtol * tol / ctx.abstol.max(factor2 * h0.abs())).sqrt());
+            _ => truncate_caps(&self.caps, ctx),
+        };
+        // √ is monotonic and correctly rounded: the root of the least argument is the least
+        // root, bit for bit, for one square root per point instead of one per capacitor.
+        let min2 = min2_squared.sqrt();
+        if ctx.integ.order == 1 {
+            (min1, min2)
+        } else {
+            (min2, min2)
         }
-        if want1 { (min1, min2) } else { (min2, min2) }
     }
+}
+
+/// Below this many capacitors per half, splitting the truncation check does not pay.
+const MIN_CAPS_PER_THREAD: usize = 2048;
+
+/// (least order-1 step, least *square* of the order-2 step) the capacitors in `caps` allow.
+fn truncate_caps(caps: &[BulkCap], ctx: &TruncCtx) -> (f64, f64) {
+    let integ = ctx.integ;
+    let [s0, s1, s2, s3] = ctx.states;
+    let d = integ.delta_old;
+    let factor2 = match integ.method {
+        Method::Trapezoidal => 1.0 / 12.0,
+        Method::Gear => 2.0 / 9.0,
+    };
+    let want1 = integ.order == 1;
+    let (mut min1, mut min2) = (f64::INFINITY, f64::INFINITY);
+    for cap in caps {
+        let q = cap.state as usize;
+        // The arithmetic of `Integrator::truncation_step`, both orders at once.
+        let volttol = ctx.abstol + ctx.reltol * s0[q + 1].abs().max(s1[q + 1].abs());
+        let chargetol = ctx.reltol * s0[q].abs().max(s1[q].abs()).max(ctx.chgtol) / d[0];
+        let tol = volttol.max(chargetol);
+        let (q0, q1, q2) = (s0[q], s1[q], s2[q]);
+        let f0 = (q0 - q1) / d[0];
+        let f1 = (q1 - q2) / d[1];
+        let g0 = (f0 - f1) / (d[1] + d[0]);
+        if want1 {
+            min1 = min1.min(ctx.trtol * tol / ctx.abstol.max(0.5 * g0.abs()));
+        }
+        let f2 = (q2 - s3[q]) / d[2];
+        let g1 = (f1 - f2) / (d[2] + d[1]);
+        let h0 = (g0 - g1) / ((d[2] + d[1]) + d[0]);
+        min2 = min2.min(ctx.trtol * tol / ctx.abstol.max(factor2 * h0.abs()));
+    }
+    (min1, min2)
 }

@@ -78,6 +78,11 @@ pub struct System {
     skip_final_reload: Vec<bool>,
     /// General devices with a truncation-error bound (`Device::truncates`).
     truncating: Vec<usize>,
+    /// Independent sources (`Device::is_source`), for energy accounting, and devices with
+    /// work to do at an accepted point (`Device::accepts`): both are asked once per step,
+    /// and a crossbar has ~100 of them among ~25k devices.
+    sources: Vec<usize>,
+    acceptors: Vec<usize>,
     solver: Box<dyn LinearSolver>,
     mat_buf: Vec<f64>,
     rhs_buf: Vec<f64>,
@@ -209,6 +214,12 @@ impl System {
             split_possible.filter(|_| pair.is_some() && general.len() >= PARALLEL_MIN_DEVICES);
         let linear = LinearPart::new(&devices, &bulk, &asm);
         let skip_final_reload = devices.iter().map(|d| !d.needs_final_reload()).collect();
+        let sources = (0..devices.len())
+            .filter(|&i| devices[i].is_source())
+            .collect();
+        let acceptors = (0..devices.len())
+            .filter(|&i| devices[i].accepts())
+            .collect();
         let truncating = general
             .iter()
             .copied()
@@ -243,6 +254,8 @@ impl System {
             linear,
             skip_final_reload,
             truncating,
+            sources,
+            acceptors,
             general,
             general_slots,
             solver: Box::new(solver),
@@ -330,9 +343,6 @@ impl System {
             self.linear
                 .begin_point(p.mode, uic_start, &self.integ, &hist);
         }
-        if !states_only {
-            self.linear.copy_into(&mut self.values, &mut self.rhs);
-        }
         // Devices evaluated in this pass.
         let skip = &self.skip_final_reload;
         let wanted = |i: usize| !states_only || !skip[i];
@@ -346,6 +356,9 @@ impl System {
             }
             None => (&mut s0[..], None),
         };
+        // The matrix and rhs start from the linear part (copied by the loading threads).
+        let copy_base = !states_only;
+        let linear = &self.linear;
         let mut ctx = LoadCtx {
             x: &self.x,
             mat: &mut self.mat_buf,
@@ -374,11 +387,7 @@ impl System {
         let noncon = if let (Some(sp), Some(s_second)) = (self.split, s_second) {
             // Two halves on two threads, each with its own stamp buffers and block of the
             // state vector. Results are bit-identical to the serial load.
-            let (m0, r0) = self.general_slots;
-            ctx.mat[m0..sp.mat].fill(0.0);
-            ctx.rhs[r0..sp.rhs].fill(0.0);
-            self.mat_buf2[sp.mat..].fill(0.0);
-            self.rhs_buf2[sp.rhs..].fill(0.0);
+            let (slot_m0, slot_r0) = self.general_slots;
             let mut ctx_b = LoadCtx {
                 mat: &mut self.mat_buf2,
                 rhs: &mut self.rhs_buf2,
@@ -387,13 +396,26 @@ impl System {
             };
             let (first, second) = self.general.split_at(sp.device);
             let devices = &self.devices;
+            let (vh, rh) = (self.values.len() / 2, self.rhs.len() / 2);
+            let (values0, values1) = self.values.split_at_mut(vh);
+            let (rhs0, rhs1) = self.rhs.split_at_mut(rh);
             let mut load_first = || {
+                if copy_base {
+                    linear.copy_part_into((0, 0), values0, rhs0);
+                }
+                ctx.mat[slot_m0..sp.mat].fill(0.0);
+                ctx.rhs[slot_r0..sp.rhs].fill(0.0);
                 for &i in first.iter().filter(|&&i| wanted(i)) {
                     devices[i].load(&mut ctx);
                 }
                 (ctx.noncon, ctx.bypassed)
             };
             let mut load_second = || {
+                if copy_base {
+                    linear.copy_part_into((vh, rh), values1, rhs1);
+                }
+                ctx_b.mat[sp.mat..].fill(0.0);
+                ctx_b.rhs[sp.rhs..].fill(0.0);
                 for &i in second.iter().filter(|&&i| wanted(i)) {
                     devices[i].load(&mut ctx_b);
                 }
@@ -417,6 +439,9 @@ impl System {
             );
             na + nb
         } else {
+            if copy_base {
+                linear.copy_into(&mut self.values, &mut self.rhs);
+            }
             let (m0, r0) = self.general_slots;
             ctx.mat[m0..].fill(0.0);
             ctx.rhs[r0..].fill(0.0);
@@ -611,8 +636,8 @@ impl System {
     /// Let devices project their internal unknowns after an accepted point.
     pub fn accept_point(&mut self) {
         let (x, s0) = (&mut self.x, &mut self.states[0]);
-        for d in &self.devices {
-            d.accept(x, s0);
+        for &i in &self.acceptors {
+            self.devices[i].accept(x, s0);
         }
     }
 
@@ -621,7 +646,7 @@ impl System {
     /// (computed in the same pass) for [`System::truncation_order2`].
     pub fn truncation(&self) -> (f64, f64) {
         let ctx = self.trunc_ctx();
-        let (caps, caps2) = self.linear.truncate(&ctx);
+        let (caps, caps2) = self.linear.truncate(&ctx, self.pair.as_deref());
         let bound = self
             .truncating
             .iter()
@@ -672,9 +697,9 @@ impl System {
 
     /// Total power (W) delivered by independent sources at the present point.
     pub fn source_power(&self, at: &SourceEval) -> f64 {
-        self.devices
+        self.sources
             .iter()
-            .filter_map(|d| d.source_power(&self.x, at))
+            .filter_map(|&i| self.devices[i].source_power(&self.x, at))
             .sum()
     }
 

@@ -312,6 +312,10 @@ pub trait Device: Send + Sync {
     /// Called once per accepted time point with the solution and the device's states, to
     /// project internal unknowns back onto their constraint (|m| = 1 for an MTJ).
     fn accept(&self, _x: &mut [f64], _state0: &mut [f64]) {}
+    /// Does [`Device::accept`] do anything? `false` lets the stepper skip the call.
+    fn accepts(&self) -> bool {
+        false
+    }
     /// Set internal unknowns (not node voltages) at the start of a UIC transient, where no
     /// operating point is solved.
     fn init_unknowns(&self, _x: &mut [f64]) {}
@@ -350,6 +354,11 @@ pub trait Device: Send + Sync {
     /// independent source, used by energy accounting; `None` for everything else.
     fn source_power(&self, _x: &[f64], _at: &SourceEval) -> Option<f64> {
         None
+    }
+    /// Is this an independent source (the devices [`Device::source_power`] reports for)?
+    /// Exactly the devices with a DC value.
+    fn is_source(&self) -> bool {
+        self.dc_value().is_some()
     }
 }
 

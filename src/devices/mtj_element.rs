@@ -477,6 +477,10 @@ impl Device for MtjElement {
         }
     }
 
+    fn accepts(&self) -> bool {
+        true
+    }
+
     fn accept(&self, x: &mut [f64], state0: &mut [f64]) {
         let m = self.m_of(x);
         let n = dot(m, m).sqrt();
