@@ -172,7 +172,7 @@ impl Drop for SpinPair {
 #[inline]
 fn spin_or_yield(spins: &mut u32) {
     *spins = spins.wrapping_add(1);
-    if *spins % SPINS_PER_YIELD == 0 {
+    if spins.is_multiple_of(SPINS_PER_YIELD) {
         thread::yield_now();
     } else {
         std::hint::spin_loop();
