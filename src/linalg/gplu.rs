@@ -80,6 +80,8 @@ pub struct GpLu {
     /// and the second thread's refactorization work vector.
     two_way: Option<TwoWay>,
     x_second: Vec<f64>,
+    /// Every block start but the first: where a two-way split may fall.
+    block_starts: Vec<usize>,
     /// The helper thread for two-way work (None: everything on the caller's thread).
     pair: Option<Arc<SpinPair>>,
     /// Counters: full factorizations and refactorizations.
@@ -94,6 +96,7 @@ impl GpLu {
     pub fn new(asm: &Assembler) -> Result<Self, SolveError> {
         let n = asm.n;
         let (perm, blk_end) = btf_order(asm)?;
+        let block_starts = (1..n).filter(|&k| blk_end[k - 1] == k).collect();
         let mut perm_inv = vec![0usize; n];
         for (i, &p) in perm.iter().enumerate() {
             perm_inv[p] = i;
@@ -143,6 +146,7 @@ impl GpLu {
             solve_y: vec![0.0; n],
             two_way: None,
             x_second: Vec::new(),
+            block_starts,
             pair: None,
             full_factorizations: 0,
             refactorizations: 0,
@@ -292,15 +296,16 @@ impl GpLu {
         if imbalance * 10 > total * 4 {
             return None;
         }
-        let fwd_serial = (0..mid)
-            .rev()
-            .find(|&k| {
-                self.l_row[self.l_ptr[k]..self.l_ptr[k + 1]]
-                    .iter()
-                    .any(|&r| r >= mid)
-            })
-            .map_or(0, |k| k + 1);
-        Some(TwoWay { mid, fwd_serial })
+        let mut solve = Split::new(mid);
+        solve.fwd_serial = self.fwd_serial(mid);
+        Some(TwoWay {
+            factor: Split::new(mid),
+            solve,
+        })
+    }
+
+    fn fwd_serial(&self, mid: usize) -> usize {
+        fwd_serial_of(&self.l_ptr, &self.l_row, mid)
     }
 
     /// Iterative DFS from B-row `r` through the graph of L; appends reached rows to `topo`
@@ -349,8 +354,9 @@ impl GpLu {
             u_row: &self.u_row,
             prow: &self.prow,
         };
-        let outcome = match self.two_way.zip(self.pair.as_deref()) {
-            Some((TwoWay { mid, .. }, pair)) => {
+        let outcome = match self.two_way.as_mut().zip(self.pair.as_deref()) {
+            Some((TwoWay { factor, .. }, pair)) => {
+                let mid = factor.mid;
                 let (first, second) = ColumnsMut::split(
                     mid,
                     self.b_col_ptr[mid],
@@ -363,10 +369,11 @@ impl GpLu {
                     &mut self.u_diag,
                 );
                 let (x, x_second) = (&mut self.x, &mut self.x_second);
-                let (a, b) = pair.join(
-                    || pattern.refactor_columns(values, 0..mid, x, first),
-                    || pattern.refactor_columns(values, mid..n, x_second, second),
+                let ((a, ta), (b, tb)) = pair.join(
+                    || timed(|| pattern.refactor_columns(values, 0..mid, x, first)),
+                    || timed(|| pattern.refactor_columns(values, mid..n, x_second, second)),
                 );
+                factor.record([ta, tb], n, &self.block_starts);
                 a.zip(b).map(|(a, b)| (a.0 + b.0, a.1 + b.1))
             }
             None => {
@@ -400,13 +407,93 @@ impl GpLu {
 /// more than half the work.
 const PARALLEL_MIN_UNKNOWNS: usize = 4096;
 
-/// A two-thread split of the columns (see [`GpLu::plan_two_way`]).
+/// Two-thread splits of the columns (see [`GpLu::plan_two_way`]), one for refactorization
+/// and one for solves: their costs are spread differently (a refactorization's are where
+/// the values changed).
 #[derive(Clone, Copy, Debug)]
 struct TwoWay {
+    factor: Split,
+    solve: Split,
+}
+
+/// Where to split, and the time each side took since the last rebalancing. Where the split
+/// lies changes no arithmetic, so results do not depend on it (or on the timings).
+#[derive(Clone, Copy, Debug)]
+struct Split {
     /// First column of the second thread: a block boundary.
     mid: usize,
-    /// Forward substitution is serial for columns below this.
+    /// Forward substitution is serial for columns below this (solves only).
     fwd_serial: usize,
+    seconds: [f64; 2],
+    calls: u32,
+}
+
+/// Rebalance a split after this many calls.
+const REBALANCE_EVERY: u32 = 32;
+
+impl Split {
+    fn new(mid: usize) -> Split {
+        Split {
+            mid,
+            fwd_serial: 0,
+            seconds: [0.0; 2],
+            calls: 0,
+        }
+    }
+
+    /// Records one call's times; every [`REBALANCE_EVERY`] calls moves `mid` halfway (at
+    /// most n/16) to where the measured per-column rates say the two sides would take equal
+    /// time, at the nearest block start. Returns whether `mid` moved.
+    fn record(&mut self, seconds: [f64; 2], n: usize, block_starts: &[usize]) -> bool {
+        self.seconds[0] += seconds[0];
+        self.seconds[1] += seconds[1];
+        self.calls += 1;
+        if self.calls < REBALANCE_EVERY {
+            return false;
+        }
+        let [ta, tb] = self.seconds;
+        self.seconds = [0.0; 2];
+        self.calls = 0;
+        if ta <= 0.0 || tb <= 0.0 || (ta - tb).abs() < 0.05 * (ta + tb) {
+            return false;
+        }
+        let mid = self.mid as f64;
+        let (rate_a, rate_b) = (ta / mid, tb / (n as f64 - mid));
+        let target = n as f64 * rate_b / (rate_a + rate_b);
+        // Half way, and by at most n/16: one noisy interval must not swing the split.
+        let step = (0.5 * (target - mid)).clamp(-(n as f64) / 16.0, n as f64 / 16.0);
+        let wanted = (mid + step) as usize;
+        let i = block_starts.partition_point(|&b| b < wanted);
+        let nearest = [i.checked_sub(1), Some(i)]
+            .into_iter()
+            .flatten()
+            .filter_map(|i| block_starts.get(i).copied())
+            .min_by_key(|&b| b.abs_diff(wanted));
+        match nearest {
+            Some(b) if b != self.mid => {
+                self.mid = b;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Forward substitution split at `mid`: the columns below the returned one include every
+/// column under `mid` whose L reaches rows at or past `mid`.
+fn fwd_serial_of(l_ptr: &[usize], l_row: &[usize], mid: usize) -> usize {
+    (0..mid)
+        .rev()
+        .find(|&k| l_row[l_ptr[k]..l_ptr[k + 1]].iter().any(|&r| r >= mid))
+        .map_or(0, |k| k + 1)
+}
+
+/// Runs `f` and returns its result and duration in seconds.
+#[inline]
+fn timed<R>(f: impl FnOnce() -> R) -> (R, f64) {
+    let t = std::time::Instant::now();
+    let r = f();
+    (r, t.elapsed().as_secs_f64())
 }
 
 /// The fixed patterns of B, L and U a refactorization reads, shared by its threads.
@@ -618,21 +705,37 @@ impl LinearSolver for GpLu {
             u_row: &self.u_row,
             u_val: &self.u_val,
         };
-        match self.two_way.zip(self.pair.as_deref()) {
-            Some((TwoWay { mid, fwd_serial }, pair)) => {
+        match self.two_way.as_mut().zip(self.pair.as_deref()) {
+            Some((TwoWay { solve, .. }, pair)) => {
+                let (mid, fwd_serial) = (solve.mid, solve.fwd_serial);
                 factors.forward(0..fwd_serial, work, y, 0);
                 let (w_first, w_second) = work.split_at_mut(mid);
                 let (y_first, y_second) = y.split_at_mut(mid);
-                pair.join(
-                    || {
-                        factors.forward(fwd_serial..mid, w_first, y_first, 0);
-                        factors.backward(0..mid, y_first, 0);
-                    },
-                    || {
-                        factors.forward(mid..n, w_second, y_second, mid);
-                        factors.backward(mid..n, y_second, mid);
-                    },
-                );
+                let ((), ta, (), tb) = {
+                    let (a, b) = pair.join(
+                        || {
+                            timed(|| {
+                                factors.forward(fwd_serial..mid, w_first, y_first, 0);
+                                factors.backward(0..mid, y_first, 0);
+                            })
+                        },
+                        || {
+                            timed(|| {
+                                factors.forward(mid..n, w_second, y_second, mid);
+                                factors.backward(mid..n, y_second, mid);
+                            })
+                        },
+                    );
+                    (a.0, a.1, b.0, b.1)
+                };
+                if solve.record([ta, tb], n, &self.block_starts) {
+                    let fwd = fwd_serial_of(&self.l_ptr, &self.l_row, solve.mid);
+                    if fwd < solve.mid {
+                        solve.fwd_serial = fwd;
+                    } else {
+                        solve.mid = mid;
+                    }
+                }
             }
             None => {
                 factors.forward(0..n, work, y, 0);
