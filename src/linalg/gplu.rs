@@ -955,7 +955,7 @@ mod tests {
         assert!(plan.is_none());
         let (parallel, plan, cols_parallel) = run(Some(Arc::new(SpinPair::new())), &mut buf);
         let plan = plan.expect("a two-way split");
-        assert!(plan.fwd_serial >= drivers && plan.fwd_serial < plan.mid);
+        assert!(plan.solve.fwd_serial >= drivers && plan.solve.fwd_serial < plan.solve.mid);
         assert_eq!(cols_serial, cols_parallel);
         for (a, b) in serial.iter().zip(&parallel) {
             assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
