@@ -23,7 +23,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// How long the helper spins for the next job before it parks.
-const SPIN_BEFORE_PARK: Duration = Duration::from_millis(5);
+const SPIN_BEFORE_PARK: Duration = Duration::from_millis(50);
 
 /// A job as the helper sees it: a borrowed closure with its lifetime erased.
 struct JobPtr(*mut (dyn FnMut() + Send + 'static));

@@ -11,7 +11,7 @@
 //! truncation error, history and saved quantities see the same numbers.
 
 use crate::circuit::Method;
-use crate::devices::{BulkLinear, Device, Integrator, Mode, TruncCtx};
+use crate::devices::{BulkLinear, Device, Integrator, Mode, States, TruncCtx};
 use crate::linalg::Assembler;
 use crate::spin_pair::SpinPair;
 
@@ -138,7 +138,25 @@ impl LinearPart {
         mode: Mode,
         uic_start: bool,
     ) {
-        for cap in &self.caps {
+        let all = 0..self.caps.len();
+        let mut states = States::whole(state0);
+        self.set_states_of(all, x, &mut states, hist, integ, mode, uic_start);
+    }
+
+    /// [`LinearPart::set_states`] for the capacitors `caps` only, into a block of the state
+    /// vector indexed by absolute state number (two loading threads take one half each).
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_states_of(
+        &self,
+        caps: std::ops::Range<usize>,
+        x: &[f64],
+        state0: &mut States<'_>,
+        hist: &[&[f64]; 3],
+        integ: &Integrator,
+        mode: Mode,
+        uic_start: bool,
+    ) {
+        for cap in &self.caps[caps] {
             let s = cap.state as usize;
             let mut v = x[cap.a as usize] - x[cap.b as usize];
             if uic_start && !cap.ic.is_nan() {
@@ -154,6 +172,19 @@ impl LinearPart {
                 integ.integrate(state0, hist, s);
             }
         }
+    }
+
+    pub fn cap_count(&self) -> usize {
+        self.caps.len()
+    }
+
+    /// Where the capacitors split in two for [`LinearPart::set_states_of`]: (first
+    /// capacitor of the second half, its first state), or None when there are too few or
+    /// their states are not in capacitor order.
+    pub fn cap_split(&self) -> Option<(usize, usize)> {
+        let mid = self.caps.len() / 2;
+        let ordered = self.caps.windows(2).all(|w| w[0].state < w[1].state);
+        (mid >= MIN_CAPS_PER_THREAD && ordered).then(|| (mid, self.caps[mid].state as usize))
     }
 
     /// Largest step the capacitors' truncation error allows (ngspice CKTterr per charge) at

@@ -93,6 +93,9 @@ pub struct System {
     split: Option<LoadSplit>,
     /// The split, also when the circuit is too small for it to pay.
     split_possible: Option<LoadSplit>,
+    /// Where the capacitors' state updates split between the two loading halves (first
+    /// capacitor and first state of the main thread's share; see `load_pass`).
+    cap_split: Option<(usize, usize)>,
     /// The helper thread that loads the second half (None: both halves load here).
     pair: Option<Arc<SpinPair>>,
     values: Vec<f64>,
@@ -213,6 +216,10 @@ impl System {
         let split =
             split_possible.filter(|_| pair.is_some() && general.len() >= PARALLEL_MIN_DEVICES);
         let linear = LinearPart::new(&devices, &bulk, &asm);
+        let cap_split = split_possible
+            .zip(linear.cap_split())
+            .filter(|(sp, (_, cap_state))| *cap_state <= sp.state)
+            .map(|(_, c)| c);
         let skip_final_reload = devices.iter().map(|d| !d.needs_final_reload()).collect();
         let sources = (0..devices.len())
             .filter(|&i| devices[i].is_source())
@@ -250,6 +257,7 @@ impl System {
             split,
             split_possible,
             pair,
+            cap_split,
             asm,
             linear,
             skip_final_reload,
@@ -346,15 +354,29 @@ impl System {
         // Devices evaluated in this pass.
         let skip = &self.skip_final_reload;
         let wanted = |i: usize| !states_only || !skip[i];
-        self.linear
-            .set_states(&self.x, s0, &hist, &self.integ, p.mode, uic_start);
-        // With two halves, the second half's devices own the states from `sp.state` on.
-        let (s_first, s_second) = match self.split {
-            Some(sp) => {
-                let (a, b) = s0.split_at_mut(sp.state);
-                (a, Some(States::from(b, sp.state)))
+        // With two halves, the second half's devices own the states from `sp.state` on,
+        // and the capacitors' states are written half by each thread (the first half of
+        // the capacitors, states below `cap_state`, by the helper).
+        let cap_split = self.split.and(self.cap_split);
+        if cap_split.is_none() {
+            self.linear
+                .set_states(&self.x, s0, &hist, &self.integ, p.mode, uic_start);
+        }
+        let (caps_first, s_first, s_second) = match (self.split, cap_split) {
+            (Some(sp), Some((_, cap_state))) => {
+                let (a, rest) = s0.split_at_mut(cap_state);
+                let (b, c) = rest.split_at_mut(sp.state - cap_state);
+                (
+                    Some(a),
+                    States::from(b, cap_state),
+                    Some(States::from(c, sp.state)),
+                )
             }
-            None => (&mut s0[..], None),
+            (Some(sp), None) => {
+                let (a, b) = s0.split_at_mut(sp.state);
+                (None, States::whole(a), Some(States::from(b, sp.state)))
+            }
+            (None, _) => (None, States::whole(s0), None),
         };
         // The matrix and rhs start from the linear part (copied by the loading threads).
         let copy_base = !states_only;
@@ -363,7 +385,7 @@ impl System {
             x: &self.x,
             mat: &mut self.mat_buf,
             rhs: &mut self.rhs_buf,
-            state0: States::whole(s_first),
+            state0: s_first,
             hist,
             mode: p.mode,
             init,
@@ -399,9 +421,15 @@ impl System {
             let (vh, rh) = (self.values.len() / 2, self.rhs.len() / 2);
             let (values0, values1) = self.values.split_at_mut(vh);
             let (rhs0, rhs1) = self.rhs.split_at_mut(rh);
+            let (x, integ, mode) = (&self.x[..], &self.integ, p.mode);
+            let n_caps = linear.cap_count();
             let mut load_first = || {
                 if copy_base {
                     linear.copy_part_into((0, 0), values0, rhs0);
+                }
+                if let Some((cap_mid, _)) = cap_split {
+                    let caps = cap_mid..n_caps;
+                    linear.set_states_of(caps, x, &mut ctx.state0, &hist, integ, mode, uic_start);
                 }
                 ctx.mat[slot_m0..sp.mat].fill(0.0);
                 ctx.rhs[slot_r0..sp.rhs].fill(0.0);
@@ -410,9 +438,13 @@ impl System {
                 }
                 (ctx.noncon, ctx.bypassed)
             };
-            let mut load_second = || {
+            let load_second = || {
                 if copy_base {
                     linear.copy_part_into((vh, rh), values1, rhs1);
+                }
+                if let (Some((cap_mid, _)), Some(states)) = (cap_split, caps_first) {
+                    let mut states = States::whole(states);
+                    linear.set_states_of(0..cap_mid, x, &mut states, &hist, integ, mode, uic_start);
                 }
                 ctx_b.mat[sp.mat..].fill(0.0);
                 ctx_b.rhs[sp.rhs..].fill(0.0);

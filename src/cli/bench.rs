@@ -32,6 +32,11 @@ pub enum BenchKind {
         /// Where netlists and raw files go.
         #[arg(long, default_value = "out/bench")]
         out: PathBuf,
+        /// Runs of each simulator per size, interleaved (mtjsim, ngspice, mtjsim, …); the
+        /// table gives the fastest run and, in parentheses, the slowest. The machines this
+        /// was built on vary by up to 2× from minute to minute.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
     },
 }
 
@@ -40,6 +45,34 @@ struct Measured {
     wall_s: f64,
     peak_rss: u64,
     ok: bool,
+}
+
+/// Several runs of one simulator on one netlist.
+struct Runs {
+    fastest_s: f64,
+    slowest_s: f64,
+    peak_rss: u64,
+    ok: bool,
+}
+
+impl Runs {
+    fn of(runs: &[Measured]) -> Runs {
+        Runs {
+            fastest_s: runs.iter().map(|m| m.wall_s).fold(f64::INFINITY, f64::min),
+            slowest_s: runs.iter().map(|m| m.wall_s).fold(0.0, f64::max),
+            peak_rss: runs.iter().map(|m| m.peak_rss).max().unwrap_or(0),
+            ok: runs.iter().all(|m| m.ok),
+        }
+    }
+
+    /// "fastest (slowest)" seconds, or just the one time.
+    fn wall_text(&self) -> String {
+        if self.slowest_s > self.fastest_s {
+            format!("{:.2} ({:.2})", self.fastest_s, self.slowest_s)
+        } else {
+            format!("{:.2}", self.fastest_s)
+        }
+    }
 }
 
 fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
@@ -68,11 +101,12 @@ pub fn run(args: &BenchArgs) -> i32 {
             sizes,
             ngspice_max,
             out,
-        } => crossbar(sizes, *ngspice_max, out),
+            repeat,
+        } => crossbar(sizes, *ngspice_max, out, (*repeat).max(1)),
     }
 }
 
-fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path) -> i32 {
+fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i32 {
     if let Err(e) = std::fs::create_dir_all(out) {
         eprintln!("error: cannot create {}: {e}", out.display());
         return 1;
@@ -93,19 +127,38 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path) -> i32 {
         }
         let ours_raw = out.join(format!("xbar{n}_mtjsim.raw"));
         let summary = out.join(format!("xbar{n}_mtjsim.json"));
-        let ours = measure(
-            Command::new(&exe)
-                .arg("run")
-                .arg(&net)
-                .arg("-r")
-                .arg(&ours_raw)
-                .arg("--summary-json")
-                .arg(&summary),
-        );
-        let Ok(ours) = ours else {
-            eprintln!("error: cannot start {}", exe.display());
-            return 1;
-        };
+        let ng_raw = out.join(format!("xbar{n}_ngspice.raw"));
+        let run_ngspice = have_ngspice && n <= ngspice_max;
+        let mut ours_runs = Vec::new();
+        let mut ng_runs = Vec::new();
+        for _ in 0..repeat {
+            let ours = measure(
+                Command::new(&exe)
+                    .arg("run")
+                    .arg(&net)
+                    .arg("-r")
+                    .arg(&ours_raw)
+                    .arg("--summary-json")
+                    .arg(&summary),
+            );
+            let Ok(ours) = ours else {
+                eprintln!("error: cannot start {}", exe.display());
+                return 1;
+            };
+            ours_runs.push(ours);
+            if run_ngspice
+                && let Ok(m) = measure(
+                    Command::new("ngspice")
+                        .arg("-b")
+                        .arg("-r")
+                        .arg(&ng_raw)
+                        .arg(&net),
+                )
+            {
+                ng_runs.push(m);
+            }
+        }
+        let ours = Runs::of(&ours_runs);
         let info: serde_json::Value = std::fs::read_to_string(&summary)
             .ok()
             .and_then(|s| serde_json::from_str(&s).ok())
@@ -116,36 +169,28 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path) -> i32 {
             "–".to_string(),
             "–".to_string(),
         );
-        if have_ngspice && n <= ngspice_max {
-            let ng_raw = out.join(format!("xbar{n}_ngspice.raw"));
-            if let Ok(m) = measure(
-                Command::new("ngspice")
-                    .arg("-b")
-                    .arg("-r")
-                    .arg(&ng_raw)
-                    .arg(&net),
-            ) {
-                ng_s = format!("{:.2}", m.wall_s);
-                ng_mb = format!("{:.0}", m.peak_rss as f64 / 1e6);
-                ratio = format!("{:.1}×", m.wall_s / ours.wall_s);
-                if let (Ok(a), Ok(b)) = (read_raw(&ng_raw), read_raw(&ours_raw))
-                    && let (Some(a), Some(b)) = (a.last(), b.last())
-                {
-                    let c = compare_plots(a, b, None);
-                    let worst = c.per_vector.iter().map(|v| v.max_rel).fold(0.0, f64::max);
-                    err = format!("{:.3}", 100.0 * worst);
-                    if !c.passes(0.005, 0.03) || !c.missing.is_empty() {
-                        code = 1;
-                    }
+        if !ng_runs.is_empty() {
+            let ng = Runs::of(&ng_runs);
+            ng_s = ng.wall_text();
+            ng_mb = format!("{:.0}", ng.peak_rss as f64 / 1e6);
+            ratio = format!("{:.1}×", ng.fastest_s / ours.fastest_s);
+            if let (Ok(a), Ok(b)) = (read_raw(&ng_raw), read_raw(&ours_raw))
+                && let (Some(a), Some(b)) = (a.last(), b.last())
+            {
+                let c = compare_plots(a, b, None);
+                let worst = c.per_vector.iter().map(|v| v.max_rel).fold(0.0, f64::max);
+                err = format!("{:.3}", 100.0 * worst);
+                if !c.passes(0.005, 0.03) || !c.missing.is_empty() {
+                    code = 1;
                 }
             }
         }
         println!(
-            "| {n} | {} | {} | {} | {ng_s} | {:.2} | {ratio} | {ng_mb} | {:.0} | {err} |",
+            "| {n} | {} | {} | {} | {ng_s} | {} | {ratio} | {ng_mb} | {:.0} | {err} |",
             info["unknowns"],
             info["accepted_steps"],
             info["newton_iterations"],
-            ours.wall_s,
+            ours.wall_text(),
             ours.peak_rss as f64 / 1e6
         );
         if !ours.ok {
