@@ -297,15 +297,11 @@ impl GpLu {
             return None;
         }
         let mut solve = Split::new(mid);
-        solve.fwd_serial = self.fwd_serial(mid);
+        solve.fwd_serial = fwd_serial_of(&self.l_ptr, &self.l_row, mid);
         Some(TwoWay {
             factor: Split::new(mid),
             solve,
         })
-    }
-
-    fn fwd_serial(&self, mid: usize) -> usize {
-        fwd_serial_of(&self.l_ptr, &self.l_row, mid)
     }
 
     /// Iterative DFS from B-row `r` through the graph of L; appends reached rows to `topo`
@@ -403,9 +399,8 @@ impl GpLu {
     }
 }
 
-/// Minimum size for a two-thread factorization and solve: below it a thread hand-off costs
-/// more than half the work.
-const PARALLEL_MIN_UNKNOWNS: usize = 4096;
+/// Minimum size for a two-thread factorization and solve (the helper's own threshold).
+const PARALLEL_MIN_UNKNOWNS: usize = crate::spin_pair::MIN_UNKNOWNS;
 
 /// Two-thread splits of the columns (see [`GpLu::plan_two_way`]), one for refactorization
 /// and one for solves: their costs are spread differently (a refactorization's are where
