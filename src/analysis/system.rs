@@ -16,10 +16,10 @@ use crate::spin_pair::SpinPair;
 /// Conductance (S) that pins a node to a `.nodeset` / `.ic` value during the operating point.
 const PIN_CONDUCTANCE: f64 = 1e10;
 
-/// Load devices on two threads from this many devices on. Measured on 2 cores, quiet
-/// machine: at 32×32 (6.2k devices) two threads were slower (1.2 s vs 0.93 s wall: thread
-/// wake-up and the state copy cost more than half a 0.4 ms load), at 64×64 (24.8k devices)
-/// faster (10.9 s vs 12.1 s).
+/// Load devices on two threads (when a helper thread exists, see `SpinPair::for_simulation`)
+/// from this many general devices on: fewer leave too little work per half. Not tuned as a
+/// boundary; at 64×64 (4,288 general devices) the two halves cut the load from 1.85 s to
+/// 1.35 s (2026-11-29).
 const PARALLEL_MIN_DEVICES: usize = 2048;
 
 /// Where the second half of the devices starts: position in `System::general`, first matrix
@@ -601,13 +601,17 @@ impl System {
             let (want_ratio, want_worst) = (self.chord_enabled, iter + 1 == max_iter);
             let mut converged = true;
             let mut ratio = 0.0f64;
-            let o = &self.options;
-            for ((&new, &old), &is_current) in
-                xnew.iter().zip(&self.x[1..]).zip(&self.is_current[1..])
-            {
-                let atol = if is_current { o.abstol } else { o.vntol };
-                let tol = o.reltol * old.abs().max(new.abs()) + atol;
-                let d = (new - old).abs();
+            let (o, is_current) = (&self.options, &self.is_current[1..]);
+            // (|update|, tolerance) of unknown k (0-based).
+            let deviation = |k: usize, new: f64, old: f64| {
+                let atol = if is_current[k] { o.abstol } else { o.vntol };
+                (
+                    (new - old).abs(),
+                    o.reltol * old.abs().max(new.abs()) + atol,
+                )
+            };
+            for (k, (&new, &old)) in xnew.iter().zip(&self.x[1..]).enumerate() {
+                let (d, tol) = deviation(k, new, old);
                 if want_ratio {
                     ratio = ratio.max(d / tol);
                 }
@@ -615,13 +619,7 @@ impl System {
             }
             if want_worst {
                 for (k, (&new, &old)) in xnew.iter().zip(&self.x[1..]).enumerate() {
-                    let atol = if self.is_current[k + 1] {
-                        o.abstol
-                    } else {
-                        o.vntol
-                    };
-                    let tol = o.reltol * old.abs().max(new.abs()) + atol;
-                    let d = (new - old).abs();
+                    let (d, tol) = deviation(k, new, old);
                     if d > tol {
                         worst.push((k + 1, d / tol));
                     }

@@ -279,18 +279,16 @@ impl GpLu {
                 .sum();
             1 + l_len(k) + updates
         };
-        let total: usize = (0..n).map(weight).sum();
-        let mut prefix = 0usize;
-        let mut best: Option<(usize, usize)> = None; // (imbalance, mid)
+        let mut prefix = vec![0usize; n + 1];
         for k in 0..n {
-            if k > 0 && self.blk_end[k - 1] == k {
-                let imbalance = prefix.abs_diff(total - prefix);
-                if best.is_none_or(|(b, _)| imbalance < b) {
-                    best = Some((imbalance, k));
-                }
-            }
-            prefix += weight(k);
+            prefix[k + 1] = prefix[k] + weight(k);
         }
+        let total = prefix[n];
+        let best = self
+            .block_starts
+            .iter()
+            .map(|&k| (prefix[k].abs_diff(total - prefix[k]), k))
+            .min();
         let (imbalance, mid) = best?;
         // Worth a thread only when the halves are roughly even.
         if imbalance * 10 > total * 4 {
@@ -350,20 +348,18 @@ impl GpLu {
             u_row: &self.u_row,
             prow: &self.prow,
         };
+        let columns = ColumnsMut {
+            b_prev: &mut self.b_prev,
+            dirty: &mut self.dirty,
+            l_val: &mut self.l_val,
+            u_val: &mut self.u_val,
+            u_diag: &mut self.u_diag,
+        };
         let outcome = match self.two_way.as_mut().zip(self.pair.as_deref()) {
             Some((TwoWay { factor, .. }, pair)) => {
                 let mid = factor.mid;
-                let (first, second) = ColumnsMut::split(
-                    mid,
-                    self.b_col_ptr[mid],
-                    self.l_ptr[mid],
-                    self.u_ptr[mid],
-                    &mut self.b_prev,
-                    &mut self.dirty,
-                    &mut self.l_val,
-                    &mut self.u_val,
-                    &mut self.u_diag,
-                );
+                let (first, second) =
+                    columns.split_at(mid, self.b_col_ptr[mid], self.l_ptr[mid], self.u_ptr[mid]);
                 let (x, x_second) = (&mut self.x, &mut self.x_second);
                 let ((a, ta), (b, tb)) = pair.join(
                     || timed(|| pattern.refactor_columns(values, 0..mid, x, first)),
@@ -372,20 +368,7 @@ impl GpLu {
                 factor.record([ta, tb], n, &self.block_starts);
                 a.zip(b).map(|(a, b)| (a.0 + b.0, a.1 + b.1))
             }
-            None => {
-                let (all, _) = ColumnsMut::split(
-                    n,
-                    self.b_row.len(),
-                    self.l_row.len(),
-                    self.u_row.len(),
-                    &mut self.b_prev,
-                    &mut self.dirty,
-                    &mut self.l_val,
-                    &mut self.u_val,
-                    &mut self.u_diag,
-                );
-                pattern.refactor_columns(values, 0..n, &mut self.x, all)
-            }
+            None => pattern.refactor_columns(values, 0..n, &mut self.x, columns),
         };
         match outcome {
             Some((0, _)) => Refactor::Unchanged,
@@ -517,23 +500,18 @@ struct ColumnsMut<'a> {
 impl<'a> ColumnsMut<'a> {
     /// Splits the state at column `mid`, whose first B, L and U entries are `b_mid`,
     /// `l_mid` and `u_mid`.
-    #[allow(clippy::too_many_arguments)]
-    fn split(
+    fn split_at(
+        self,
         mid: usize,
         b_mid: usize,
         l_mid: usize,
         u_mid: usize,
-        b_prev: &'a mut [f64],
-        dirty: &'a mut [bool],
-        l_val: &'a mut [f64],
-        u_val: &'a mut [f64],
-        u_diag: &'a mut [f64],
     ) -> (ColumnsMut<'a>, ColumnsMut<'a>) {
-        let (b0, b1) = b_prev.split_at_mut(b_mid);
-        let (d0, d1) = dirty.split_at_mut(mid);
-        let (l0, l1) = l_val.split_at_mut(l_mid);
-        let (u0, u1) = u_val.split_at_mut(u_mid);
-        let (g0, g1) = u_diag.split_at_mut(mid);
+        let (b0, b1) = self.b_prev.split_at_mut(b_mid);
+        let (d0, d1) = self.dirty.split_at_mut(mid);
+        let (l0, l1) = self.l_val.split_at_mut(l_mid);
+        let (u0, u1) = self.u_val.split_at_mut(u_mid);
+        let (g0, g1) = self.u_diag.split_at_mut(mid);
         (
             ColumnsMut {
                 b_prev: b0,

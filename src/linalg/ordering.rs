@@ -20,6 +20,7 @@ use faer::sparse::linalg::amd;
 use super::{Assembler, SolveError};
 
 const NONE: usize = usize::MAX;
+
 /// Returns the order (`perm[i]` = original index of B's i-th row/column) and, per B index,
 /// the end of its block.
 pub(super) fn btf_order(asm: &Assembler) -> Result<(Vec<usize>, Vec<usize>), SolveError> {
@@ -93,98 +94,33 @@ pub(super) fn btf_order(asm: &Assembler) -> Result<(Vec<usize>, Vec<usize>), Sol
             }
         }
     }
-    // Symmetric adjacency of A + Aᵀ without the diagonal (CSR), for the per-block orders.
-    let graph = SymGraph::new(n, &asm.col_ptr, &asm.row_idx, &r_ptr, &r_col);
+    // AMD inside each block.
     let mut local = vec![NONE; n];
     let mut perm = Vec::with_capacity(n);
     let mut blk_end = vec![0usize; n];
     for b in blocks.windows(2) {
         let nodes = &order[b[0]..b[1]];
+        let m = nodes.len();
         blk_end[b[0]..b[1]].fill(b[1]);
-        if nodes.len() <= 2 {
+        if m <= 2 {
             perm.extend_from_slice(nodes);
             continue;
         }
-        let sub = graph.induced(nodes, &mut local);
-        perm.extend(sub.amd()?.into_iter().map(|i| nodes[i]));
-    }
-    Ok((perm, blk_end))
-}
-
-/// An undirected graph in CSR form (no self loops).
-struct SymGraph {
-    ptr: Vec<usize>,
-    adj: Vec<usize>,
-}
-
-impl SymGraph {
-    /// The graph of A + Aᵀ from A's columns and rows.
-    fn new(
-        n: usize,
-        col_ptr: &[usize],
-        row_idx: &[usize],
-        r_ptr: &[usize],
-        r_col: &[usize],
-    ) -> SymGraph {
-        let mut ptr = vec![0usize; n + 1];
-        let mut adj = Vec::with_capacity(2 * row_idx.len());
-        let mut seen = vec![NONE; n];
-        for v in 0..n {
-            seen[v] = v;
-            let column = row_idx[col_ptr[v]..col_ptr[v + 1]].iter();
-            for &u in column.chain(&r_col[r_ptr[v]..r_ptr[v + 1]]) {
-                if seen[u] != v {
-                    seen[u] = v;
-                    adj.push(u);
-                }
-            }
-            ptr[v + 1] = adj.len();
-        }
-        SymGraph { ptr, adj }
-    }
-
-    fn len(&self) -> usize {
-        self.ptr.len() - 1
-    }
-
-    fn neighbours(&self, v: usize) -> &[usize] {
-        &self.adj[self.ptr[v]..self.ptr[v + 1]]
-    }
-
-    /// The subgraph on `nodes`, renumbered 0..nodes.len(). `local` is scratch of the
-    /// parent's size holding NONE on entry and on return.
-    fn induced(&self, nodes: &[usize], local: &mut [usize]) -> SymGraph {
         for (i, &v) in nodes.iter().enumerate() {
             local[v] = i;
         }
-        let mut ptr = Vec::with_capacity(nodes.len() + 1);
-        ptr.push(0);
-        let mut adj = Vec::new();
-        for &v in nodes {
-            adj.extend(self.neighbours(v).iter().filter_map(|&u| {
-                let l = local[u];
-                (l != NONE).then_some(l)
-            }));
-            ptr.push(adj.len());
-        }
-        for &v in nodes {
-            local[v] = NONE;
-        }
-        SymGraph { ptr, adj }
-    }
-
-    /// Approximate minimum degree order (faer's AMD).
-    fn amd(&self) -> Result<Vec<usize>, SolveError> {
-        let m = self.len();
-        // AMD wants sorted row indices per column; it ignores the diagonal.
-        let mut cp = Vec::with_capacity(m + 1);
-        cp.push(0);
-        let mut ri = Vec::with_capacity(self.adj.len());
-        for v in 0..m {
+        let mut cp = vec![0usize; m + 1];
+        let mut ri = Vec::new();
+        for (j, &c) in nodes.iter().enumerate() {
             let start = ri.len();
-            ri.extend_from_slice(self.neighbours(v));
+            for k in asm.col_ptr[c]..asm.col_ptr[c + 1] {
+                let r = asm.row_idx[k];
+                if local[r] != NONE && nodes.get(local[r]) == Some(&r) {
+                    ri.push(local[r]);
+                }
+            }
             ri[start..].sort_unstable();
-            cp.push(ri.len());
+            cp[j + 1] = ri.len();
         }
         let mut p = vec![0usize; m];
         let mut pi = vec![0usize; m];
@@ -199,6 +135,7 @@ impl SymGraph {
             MemStack::new(&mut mem),
         )
         .map_err(|e| SolveError::Backend(format!("{e:?}")))?;
-        Ok(p)
+        perm.extend(p.iter().map(|&i| nodes[i]));
     }
+    Ok((perm, blk_end))
 }
