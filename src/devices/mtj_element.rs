@@ -62,6 +62,12 @@ const PIN_G_PER_RTH: f64 = 1e6;
 /// Lowest temperature the dynamics are evaluated at (K): guards the first Newton
 /// iteration, where the temperature unknown may still be zero.
 const MIN_TEMP_K: f64 = 1.0;
+/// Multirate MTJs re-integrate m only when the voltage across them moved by more than this
+/// since the last integration at the same step attempt (V): a thousandth of VNTOL, the
+/// voltage resolution Newton's own convergence test works to.
+const SUBCYCLE_REUSE_V: f64 = 1e-9;
+/// … or their temperature by more than this (K).
+const SUBCYCLE_REUSE_K: f64 = 1e-9;
 
 /// Build the circuit device for an `N` element.
 pub fn build(
@@ -238,7 +244,7 @@ impl Device for MtjElement {
         None
     }
     fn setup_slots(&mut self, s: &mut Setup) -> Result<(), String> {
-        self.state = s.states(10);
+        self.state = s.states(12);
         let [mx, my, mz] = self.eq_m;
         let (f, r, t) = (self.free, self.reference, self.eq_t);
         for (row, slots) in [f, r].into_iter().zip(self.kcl.iter_mut()) {
@@ -379,7 +385,21 @@ impl Device for MtjElement {
         let hist = ctx.hist[0];
         let m_old: V3 = [hist[s], hist[s + 2], hist[s + 4]];
         if self.subcycle > 0 {
-            let m1 = self.subcycled_m(ctx, m_old, hist[s + 9], v, temp, h);
+            // The same step attempt, voltage and temperature give the same m (the noise is
+            // keyed by the attempt): a later Newton iteration whose inputs moved less than
+            // SUBCYCLE_REUSE_V / _K keeps the last iteration's m instead of integrating again
+            // — an idle cell of an array (transistor off) does so at every iteration.
+            let last = &ctx.state0[s..s + 12];
+            let reuse = !ctx.point_start
+                && (v - last[10]).abs() <= SUBCYCLE_REUSE_V
+                && (temp - last[11]).abs() <= SUBCYCLE_REUSE_K;
+            let m1 = if reuse {
+                [last[0], last[2], last[4]]
+            } else {
+                ctx.state0[s + 10] = v;
+                ctx.state0[s + 11] = temp;
+                self.subcycled_m(ctx, m_old, hist[s + 9], v, temp, h)
+            };
             for (k, &mk) in m1.iter().enumerate() {
                 ctx.mat[self.mrow[k][k]] += 1.0;
                 ctx.rhs[self.rhs[2 + k]] += mk;

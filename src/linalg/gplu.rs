@@ -9,6 +9,7 @@
 //! Q·B = L·U where Q is the row permutation chosen by pivoting (`prow[k]` is the B-row
 //! pivoted at step k). L has a unit diagonal (not stored); U's diagonal is kept apart.
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use super::ordering::btf_order;
@@ -22,6 +23,23 @@ const DIAG_PREFERENCE: f64 = 1e-3;
 /// to a full factorization with pivoting.
 const REFACTOR_PIVOT_TOL: f64 = 1e-10;
 const NONE: usize = usize::MAX;
+/// Change detection: an entry of B that moved by at most this fraction of the value it had
+/// when its column was last computed counts as unchanged. Newton then solves with a matrix
+/// off by at most this much per entry, and its fixed point is off by that times the entry's
+/// current (below 1e-13 of the currents at each node, ten orders under RELTOL); what it buys
+/// is that last-bit noise (an off transistor's 1e-17 S junction conductance summed onto a
+/// 1 S wire diagonal) no longer forces a column and every column after it to be recomputed.
+const REUSE_RTOL: f64 = 1e-13;
+
+/// Whether `now` moved from `then` by more than [`REUSE_RTOL`] (always, if either is NaN).
+#[inline]
+fn moved(now: f64, then: f64) -> bool {
+    let limit = REUSE_RTOL * then.abs();
+    !matches!(
+        (now - then).abs().partial_cmp(&limit),
+        Some(Ordering::Less | Ordering::Equal)
+    )
+}
 
 /// Outcome of a refactorization.
 enum Refactor {
@@ -533,9 +551,10 @@ impl<'a> ColumnsMut<'a> {
 
 impl FactorPattern<'_> {
     /// Refactorizes the columns `cols`, which must be whole blocks (a column reads only L
-    /// columns of its own block): a column is recomputed when one of its entries differs
-    /// from `b_prev` (`==`, so a zero that changed sign counts as unchanged) or a column
-    /// that updates it (U's entries, earlier columns of its block) was recomputed. `x` is a
+    /// columns of its own block): a column is recomputed when one of its entries moved by
+    /// more than [`REUSE_RTOL`] from `b_prev` (a NaN always counts as moved) or a column
+    /// that updates it (U's entries, earlier columns of its block) was recomputed; it then
+    /// takes all its present values into `b_prev`. `x` is a
     /// clean work vector and is left clean. Returns (columns whose entries changed,
     /// columns recomputed), or None when a pivot became too small.
     fn refactor_columns(
@@ -564,17 +583,11 @@ impl FactorPattern<'_> {
         let (mut changed_columns, mut recomputed) = (0, 0);
         for k in cols {
             let (b0, b1) = (b_col_ptr[k], b_col_ptr[k + 1]);
-            let mut changed = false;
-            for (&src, prev) in b_src[b0..b1]
+            let prev = &mut b_prev[b0 - b_off..b1 - b_off];
+            let changed = b_src[b0..b1]
                 .iter()
-                .zip(&mut b_prev[b0 - b_off..b1 - b_off])
-            {
-                let v = values[src];
-                if v != *prev {
-                    *prev = v;
-                    changed = true;
-                }
-            }
+                .zip(prev.iter())
+                .any(|(&src, &p)| moved(values[src], p));
             changed_columns += usize::from(changed);
             let (u0, u1) = (u_ptr[k], u_ptr[k + 1]);
             let d = changed || u_row[u0..u1].iter().any(|&j| dirty[j - d_off]);
@@ -583,7 +596,10 @@ impl FactorPattern<'_> {
                 continue;
             }
             recomputed += 1;
-            for (&r, &v) in b_row[b0..b1].iter().zip(&b_prev[b0 - b_off..b1 - b_off]) {
+            // A recomputed column takes all its present values.
+            for ((&r, &src), p) in b_row[b0..b1].iter().zip(&b_src[b0..b1]).zip(prev) {
+                let v = values[src];
+                *p = v;
                 x[r] = v;
             }
             let mut col_max = 0.0f64;
@@ -865,6 +881,67 @@ mod tests {
         assert!(solve(&mut lu, &buf) < 1e-12);
         assert_eq!(lu.refactorizations, 1);
         assert!(lu.refactored_columns > 0 && lu.refactored_columns <= 20);
+    }
+
+    /// Change detection: a last-bit move of an entry (below `REUSE_RTOL`) recomputes
+    /// nothing and the old factors still solve the new matrix to 1e-13; a move above the
+    /// tolerance, and a NaN, are recomputed.
+    #[test]
+    fn last_bit_changes_reuse_the_factors() {
+        let n = 30;
+        let mut pb = PatternBuilder::new();
+        let mut entries = Vec::new();
+        for i in 1..=n {
+            entries.push((i, i, 3.0 + i as f64 * 0.01));
+            if i < n {
+                entries.push((i, i + 1, -1.0));
+                entries.push((i + 1, i, -1.2));
+            }
+        }
+        let slots: Vec<usize> = entries.iter().map(|&(r, c, _)| pb.slot(r, c)).collect();
+        let n_slots = pb.mat_slot_count();
+        let asm = pb.finish(n + 1);
+        let mut lu = GpLu::new(&asm).unwrap();
+        let mut buf = vec![0.0; n_slots];
+        for (s, &(_, _, v)) in slots.iter().zip(&entries) {
+            buf[*s] = v;
+        }
+        let b: Vec<f64> = (0..n).map(|i| 1.0 - 0.05 * i as f64).collect();
+        // Factor (returns whether anything was recomputed) and the solve's worst residual.
+        let solve = |lu: &mut GpLu, buf: &[f64]| {
+            let mut values = vec![0.0; asm.nnz()];
+            let mut dummy = vec![0.0; n];
+            asm.gather(buf, &[0.0], &mut values, &mut dummy);
+            let mut x = b.clone();
+            let worked = lu.factor(&values).unwrap();
+            lu.solve(&mut x);
+            let r = asm.residual(&values, &x, &b);
+            (worked, r.iter().fold(0.0f64, |m, v| m.max(v.abs())))
+        };
+        assert!(solve(&mut lu, &buf).1 < 1e-13);
+        assert!(solve(&mut lu, &buf).1 < 1e-13); // the pattern's first refactorization
+        let diag = entries
+            .iter()
+            .position(|&(r, c, _)| r == 12 && c == 12)
+            .unwrap();
+        let before = lu.refactored_columns;
+        buf[slots[diag]] *= 1.0 + 1e-15;
+        let (worked, residual) = solve(&mut lu, &buf);
+        assert!(!worked, "a last-bit change must not recompute");
+        assert_eq!(lu.refactored_columns, before);
+        assert!(residual < 1e-13, "residual {residual}");
+        buf[slots[diag]] *= 1.0 + 1e-9;
+        let (worked, residual) = solve(&mut lu, &buf);
+        assert!(worked && lu.refactored_columns > before);
+        assert!(residual < 1e-13, "residual {residual}");
+        buf[slots[diag]] = f64::NAN;
+        let mut values = vec![0.0; asm.nnz()];
+        let mut dummy = vec![0.0; n];
+        asm.gather(&buf, &[0.0], &mut values, &mut dummy);
+        assert!(
+            !matches!(lu.factor(&values), Ok(false)),
+            "a NaN entry must not pass as unchanged"
+        );
     }
 
     /// A crossbar-like matrix — driver unknowns that feed 64 independent ladders (block
