@@ -114,15 +114,8 @@ pub struct System {
     pub step_index: u64,
     pub attempt: u32,
     nonlinear: bool,
-    /// Matrix values of the last factorization (empty: none valid).
-    lu_fresh_values: Vec<f64>,
-    /// Time step the last factorization was made for (its companion conductances).
-    lu_step: f64,
-    /// Allow reusing a factorization across Newton iterations and time steps (transient).
-    pub chord_enabled: bool,
     /// `.options bypass=1`: devices may skip re-evaluation (see `LoadCtx::bypass`).
     pub bypass_enabled: bool,
-    chord_ok: bool,
     /// Newton scratch: the new iterate and the unknowns that failed the convergence test.
     xnew: Vec<f64>,
     worst: Vec<(usize, f64)>,
@@ -278,15 +271,11 @@ impl System {
             step_index: 0,
             attempt: 0,
             nonlinear,
-            lu_fresh_values: Vec::new(),
-            lu_step: 0.0,
-            chord_enabled: std::env::var_os("MTJSIM_JACOBIAN_REUSE").is_some(),
             bypass_enabled: circuit
                 .options
                 .extra
                 .get("bypass")
                 .is_some_and(|&v| v != 0.0),
-            chord_ok: false,
             xnew: Vec::new(),
             worst: Vec::new(),
         })
@@ -551,56 +540,25 @@ impl System {
         worst: &mut Vec<(usize, f64)>,
     ) -> Result<usize, NewtonFailure> {
         let max_iter = p.max_iter.max(1);
-        let mut prev_ratio = f64::INFINITY;
         for iter in 0..max_iter {
             let noncon = self.load(p, init, false, iter > 0);
             self.stats.newton_iterations += 1;
-            // Jacobian reuse (chord Newton), transient only: keep the last factorization while
-            // it still contracts the update fast; the residual is then formed explicitly.
-            let chord = self.nonlinear
-                && self.chord_enabled
-                && self.lu_fresh_values.len() == self.values.len()
-                && p.mode == Mode::Tran
-                && self.chord_ok
-                && (self.integ.delta_old[0] / self.lu_step - 1.0).abs() < 0.2
-                && iter < max_iter / 2;
-            if !chord {
-                // The solver itself notices values equal to its last factorization's (all
-                // devices bypassed) and then does nothing.
-                match self.solver.factor(&self.values) {
-                    Ok(worked) => self.stats.lu_factorizations += usize::from(worked),
-                    Err(_) => {
-                        self.lu_fresh_values.clear();
-                        return Err(NewtonFailure::Singular);
-                    }
-                }
-                if self.chord_enabled {
-                    self.lu_fresh_values.clone_from(&self.values);
-                    self.lu_step = self.integ.delta_old[0];
-                }
+            // The solver itself notices values equal (to within last bits) to those it last
+            // factorized and then recomputes nothing.
+            match self.solver.factor(&self.values) {
+                Ok(worked) => self.stats.lu_factorizations += usize::from(worked),
+                Err(_) => return Err(NewtonFailure::Singular),
             }
-            if chord && self.values != self.lu_fresh_values {
-                let r = self.asm.residual(&self.values, &self.x[1..], &self.rhs);
-                xnew.copy_from_slice(&r);
-                self.solver.solve(xnew);
-                for (k, v) in xnew.iter_mut().enumerate() {
-                    *v += self.x[k + 1];
-                }
-            } else {
-                xnew.copy_from_slice(&self.rhs);
-                self.solver.solve(xnew);
-            }
+            xnew.copy_from_slice(&self.rhs);
+            self.solver.solve(xnew);
             if xnew.iter().any(|v| !v.is_finite()) {
-                self.lu_fresh_values.clear();
                 return Err(NewtonFailure::Singular);
             }
             // Convergence: every unknown moved less than reltol·|x| + vntol (abstol for currents).
-            // The largest update/tolerance ratio is needed only by the chord test, and the
-            // worst unknowns only for the report after the last allowed iteration.
+            // The worst unknowns are only needed for the report after the last allowed iteration.
             worst.clear();
-            let (want_ratio, want_worst) = (self.chord_enabled, iter + 1 == max_iter);
+            let want_worst = iter + 1 == max_iter;
             let mut converged = true;
-            let mut ratio = 0.0f64;
             let (o, is_current) = (&self.options, &self.is_current[1..]);
             // (|update|, tolerance) of unknown k (0-based).
             let deviation = |k: usize, new: f64, old: f64| {
@@ -612,9 +570,6 @@ impl System {
             };
             for (k, (&new, &old)) in xnew.iter().zip(&self.x[1..]).enumerate() {
                 let (d, tol) = deviation(k, new, old);
-                if want_ratio {
-                    ratio = ratio.max(d / tol);
-                }
                 converged &= d <= tol;
             }
             if want_worst {
@@ -625,17 +580,6 @@ impl System {
                     }
                 }
             }
-            // A stale Jacobian must show fast contraction before its small update is trusted
-            // as convergence; one that contracts slowly is replaced at the next iteration.
-            if chord && (iter == 0 || ratio > 0.25 * prev_ratio) {
-                converged = false;
-                if iter > 0 {
-                    self.chord_ok = false;
-                }
-            } else if !chord {
-                self.chord_ok = true;
-            }
-            prev_ratio = ratio;
             self.x[1..].copy_from_slice(xnew);
             let was_init = init == InitPhase::Junction;
             init = InitPhase::Normal;
@@ -651,7 +595,6 @@ impl System {
                 return Ok(iter + 1);
             }
         }
-        self.chord_ok = false;
         worst.sort_by(|a, b| b.1.total_cmp(&a.1));
         Err(NewtonFailure::NoConvergence {
             worst: worst
