@@ -143,7 +143,8 @@ pub struct MtjElement {
     eq_m: [usize; 3],
     eq_t: usize,
     /// States: m_k at `state + 2k` with dm_k/dt at `+1`; T at `state + 6`, dT/dt at `+7`;
-    /// the device current at `state + 8`, its voltage at `state + 9`.
+    /// the device current at `state + 8`, its voltage at `state + 9`; multirate: the voltage
+    /// and temperature m was last integrated under (this step attempt) at `+10`, `+11`.
     state: usize,
     /// Matrix slots of the KCL rows (free, ref) × columns (free, ref, mx, my, mz, T).
     kcl: [[usize; 6]; 2],
