@@ -251,8 +251,20 @@ impl Device for MtjElement {
         for (row, slots) in [f, r].into_iter().zip(self.kcl.iter_mut()) {
             *slots = [f, r, mx, my, mz, t].map(|c| s.slot(row, c));
         }
+        // Multirate m rows are `m = m₁` (identity rows): without their structurally zero
+        // off-diagonal entries each m is a 1×1 block of the LU's block triangular form,
+        // outside the array's blocks.
+        let multirate = self.subcycle > 0;
         for (k, slots) in self.mrow.iter_mut().enumerate() {
-            *slots = [mx, my, mz, f, r, t].map(|c| s.slot(self.eq_m[k], c));
+            let row = self.eq_m[k];
+            let cols = [mx, my, mz, f, r, t];
+            *slots = std::array::from_fn(|j| {
+                if multirate && j != k {
+                    crate::linalg::TRASH
+                } else {
+                    s.slot(row, cols[j])
+                }
+            });
         }
         self.trow = [t, f, r, mx, my, mz].map(|c| s.slot(t, c));
         self.rhs = [f, r, mx, my, mz, t].map(|e| s.rhs(e));
