@@ -837,48 +837,86 @@ mod tests {
         assert!(lu.refactorizations >= 2);
     }
 
+    /// A tridiagonal matrix in independent blocks of `block` unknowns (1-based diagonal
+    /// `diag(i)`, `upper`/`lower` off the diagonal): its assembler, the stamp buffer holding
+    /// its values and the buffer slot of each (row, column).
+    struct Tridiagonal {
+        asm: Assembler,
+        buf: Vec<f64>,
+        slots: Vec<((usize, usize), usize)>,
+    }
+
+    impl Tridiagonal {
+        fn new(
+            n: usize,
+            block: usize,
+            diag: impl Fn(usize) -> f64,
+            upper: f64,
+            lower: f64,
+        ) -> Self {
+            let mut pb = PatternBuilder::new();
+            let mut entries = Vec::new();
+            for i in 1..=n {
+                entries.push((i, i, diag(i)));
+                if i % block != 0 && i < n {
+                    entries.push((i, i + 1, upper));
+                    entries.push((i + 1, i, lower));
+                }
+            }
+            let slots: Vec<_> = entries
+                .iter()
+                .map(|&(r, c, _)| ((r, c), pb.slot(r, c)))
+                .collect();
+            let mut buf = vec![0.0; pb.mat_slot_count()];
+            for (&(_, s), &(_, _, v)) in slots.iter().zip(&entries) {
+                buf[s] = v;
+            }
+            Tridiagonal {
+                asm: pb.finish(n + 1),
+                buf,
+                slots,
+            }
+        }
+
+        /// The buffer entry of (row, column).
+        fn entry(&mut self, r: usize, c: usize) -> &mut f64 {
+            let s = self.slots.iter().find(|&&(rc, _)| rc == (r, c)).unwrap().1;
+            &mut self.buf[s]
+        }
+
+        /// The matrix values (the buffer gathered).
+        fn values(&self) -> Vec<f64> {
+            let mut values = vec![0.0; self.asm.nnz()];
+            let mut dummy = vec![0.0; self.asm.n];
+            self.asm.gather(&self.buf, &[0.0], &mut values, &mut dummy);
+            values
+        }
+
+        /// Factors with `lu` and solves for `b`: whether anything was recomputed, and the
+        /// largest residual.
+        fn factor_and_solve(&self, lu: &mut GpLu, b: &[f64]) -> (bool, f64) {
+            let values = self.values();
+            let worked = lu.factor(&values).unwrap();
+            let mut x = b.to_vec();
+            lu.solve(&mut x);
+            let r = self.asm.residual(&values, &x, b);
+            (worked, r.iter().fold(0.0f64, |m, v| m.max(v.abs())))
+        }
+    }
+
     /// Partial refactorization: after changing one entry, only the columns that depend on
     /// it are recomputed, and the solution matches the exact one.
     #[test]
     fn partial_refactor_recomputes_only_dependent_columns() {
         // Two independent tridiagonal blocks: a change in the second leaves the first alone.
         let n = 40;
-        let mut pb = PatternBuilder::new();
-        let mut entries = Vec::new();
-        for i in 1..=n {
-            entries.push((i, i, 4.0));
-            if i % 20 != 0 {
-                entries.push((i, i + 1, -1.0));
-                entries.push((i + 1, i, -1.5));
-            }
-        }
-        let slots: Vec<usize> = entries.iter().map(|&(r, c, _)| pb.slot(r, c)).collect();
-        let n_slots = pb.mat_slot_count();
-        let asm = pb.finish(n + 1);
-        let mut lu = GpLu::new(&asm).unwrap();
-        let mut buf = vec![0.0; n_slots];
-        let solve = |lu: &mut GpLu, buf: &[f64]| {
-            let mut values = vec![0.0; asm.nnz()];
-            let mut dummy = vec![0.0; n];
-            asm.gather(buf, &[0.0], &mut values, &mut dummy);
-            let b: Vec<f64> = (0..n).map(|i| 1.0 + i as f64).collect();
-            let mut x = b.clone();
-            lu.factor(&values).unwrap();
-            lu.solve(&mut x);
-            let r = asm.residual(&values, &x, &b);
-            r.iter().fold(0.0f64, |m, v| m.max(v.abs()))
-        };
-        for (s, &(_, _, v)) in slots.iter().zip(&entries) {
-            buf[*s] = v;
-        }
-        assert!(solve(&mut lu, &buf) < 1e-12);
+        let mut m = Tridiagonal::new(n, 20, |_| 4.0, -1.0, -1.5);
+        let mut lu = GpLu::new(&m.asm).unwrap();
+        let b: Vec<f64> = (0..n).map(|i| 1.0 + i as f64).collect();
+        assert!(m.factor_and_solve(&mut lu, &b).1 < 1e-12);
         // Change the diagonal of unknown 30 (second block) only.
-        let k = entries
-            .iter()
-            .position(|&(r, c, _)| r == 30 && c == 30)
-            .unwrap();
-        buf[slots[k]] = 7.0;
-        assert!(solve(&mut lu, &buf) < 1e-12);
+        *m.entry(30, 30) = 7.0;
+        assert!(m.factor_and_solve(&mut lu, &b).1 < 1e-12);
         assert_eq!(lu.refactorizations, 1);
         assert!(lu.refactored_columns > 0 && lu.refactored_columns <= 20);
     }
@@ -889,57 +927,24 @@ mod tests {
     #[test]
     fn last_bit_changes_reuse_the_factors() {
         let n = 30;
-        let mut pb = PatternBuilder::new();
-        let mut entries = Vec::new();
-        for i in 1..=n {
-            entries.push((i, i, 3.0 + i as f64 * 0.01));
-            if i < n {
-                entries.push((i, i + 1, -1.0));
-                entries.push((i + 1, i, -1.2));
-            }
-        }
-        let slots: Vec<usize> = entries.iter().map(|&(r, c, _)| pb.slot(r, c)).collect();
-        let n_slots = pb.mat_slot_count();
-        let asm = pb.finish(n + 1);
-        let mut lu = GpLu::new(&asm).unwrap();
-        let mut buf = vec![0.0; n_slots];
-        for (s, &(_, _, v)) in slots.iter().zip(&entries) {
-            buf[*s] = v;
-        }
+        let mut m = Tridiagonal::new(n, n, |i| 3.0 + i as f64 * 0.01, -1.0, -1.2);
+        let mut lu = GpLu::new(&m.asm).unwrap();
         let b: Vec<f64> = (0..n).map(|i| 1.0 - 0.05 * i as f64).collect();
-        // Factor (returns whether anything was recomputed) and the solve's worst residual.
-        let solve = |lu: &mut GpLu, buf: &[f64]| {
-            let mut values = vec![0.0; asm.nnz()];
-            let mut dummy = vec![0.0; n];
-            asm.gather(buf, &[0.0], &mut values, &mut dummy);
-            let mut x = b.clone();
-            let worked = lu.factor(&values).unwrap();
-            lu.solve(&mut x);
-            let r = asm.residual(&values, &x, &b);
-            (worked, r.iter().fold(0.0f64, |m, v| m.max(v.abs())))
-        };
-        assert!(solve(&mut lu, &buf).1 < 1e-13);
-        assert!(solve(&mut lu, &buf).1 < 1e-13); // the pattern's first refactorization
-        let diag = entries
-            .iter()
-            .position(|&(r, c, _)| r == 12 && c == 12)
-            .unwrap();
+        assert!(m.factor_and_solve(&mut lu, &b).1 < 1e-13);
+        assert!(m.factor_and_solve(&mut lu, &b).1 < 1e-13); // the pattern's first refactorization
         let before = lu.refactored_columns;
-        buf[slots[diag]] *= 1.0 + 1e-15;
-        let (worked, residual) = solve(&mut lu, &buf);
+        *m.entry(12, 12) *= 1.0 + 1e-15;
+        let (worked, residual) = m.factor_and_solve(&mut lu, &b);
         assert!(!worked, "a last-bit change must not recompute");
         assert_eq!(lu.refactored_columns, before);
         assert!(residual < 1e-13, "residual {residual}");
-        buf[slots[diag]] *= 1.0 + 1e-9;
-        let (worked, residual) = solve(&mut lu, &buf);
+        *m.entry(12, 12) *= 1.0 + 1e-9;
+        let (worked, residual) = m.factor_and_solve(&mut lu, &b);
         assert!(worked && lu.refactored_columns > before);
         assert!(residual < 1e-13, "residual {residual}");
-        buf[slots[diag]] = f64::NAN;
-        let mut values = vec![0.0; asm.nnz()];
-        let mut dummy = vec![0.0; n];
-        asm.gather(&buf, &[0.0], &mut values, &mut dummy);
+        *m.entry(12, 12) = f64::NAN;
         assert!(
-            !matches!(lu.factor(&values), Ok(false)),
+            !matches!(lu.factor(&m.values()), Ok(false)),
             "a NaN entry must not pass as unchanged"
         );
     }
