@@ -89,5 +89,8 @@ pub struct Stats {
     pub lu_factorizations: usize,
     /// Device evaluations skipped by `.options bypass=1` (0 when it is off).
     pub device_bypasses: usize,
+    /// Device evaluations replaced by the last one because it is exact at the present
+    /// voltages to within `devices::LATENCY_CURRENT_A` (cut-off transistors, always on).
+    pub latent_devices: usize,
     pub wall_seconds: f64,
 }

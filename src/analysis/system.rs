@@ -2,6 +2,7 @@
 //! the LU solver, state history, and the Newton–Raphson loop every analysis uses.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use super::linear::LinearPart;
@@ -30,6 +31,51 @@ struct LoadSplit {
     mat: usize,
     rhs: usize,
     state: usize,
+}
+
+/// Stamp-buffer slot ranges cleared before a load: those of the devices that do not own
+/// their stamps (`Device::owns_stamps`). Owners overwrite their slots, or leave them as
+/// their last load wrote them when it is still exact (`LoadCtx::latency`).
+#[derive(Debug, Clone, Default)]
+struct ClearRanges {
+    mat: Vec<Range<usize>>,
+    rhs: Vec<Range<usize>>,
+}
+
+impl ClearRanges {
+    /// The slots of the non-owning devices among `devs` (positions in `System::general`),
+    /// given the slots allocated before each general device and the buffer ends.
+    fn of(
+        starts: &[(usize, usize, usize)],
+        ends: (usize, usize),
+        owns: &[bool],
+        devs: Range<usize>,
+    ) -> ClearRanges {
+        fn push(v: &mut Vec<Range<usize>>, r: Range<usize>) {
+            match v.last_mut() {
+                Some(last) if last.end == r.start => last.end = r.end,
+                _ if r.is_empty() => {}
+                _ => v.push(r),
+            }
+        }
+        let mut out = ClearRanges::default();
+        for k in devs.filter(|&k| !owns[k]) {
+            let (m0, r0, _) = starts[k];
+            let (m1, r1) = starts.get(k + 1).map_or(ends, |&(m, r, _)| (m, r));
+            push(&mut out.mat, m0..m1);
+            push(&mut out.rhs, r0..r1);
+        }
+        out
+    }
+
+    fn clear(&self, mat: &mut [f64], rhs: &mut [f64]) {
+        for r in &self.mat {
+            mat[r.clone()].fill(0.0);
+        }
+        for r in &self.rhs {
+            rhs[r.clone()].fill(0.0);
+        }
+    }
 }
 
 /// Why Newton failed at one point.
@@ -96,6 +142,13 @@ pub struct System {
     /// Where the capacitors' state updates split between the two loading halves (first
     /// capacitor and first state of the main thread's share; see `load_pass`).
     cap_split: Option<(usize, usize)>,
+    /// Slots cleared before a load: all devices on one thread, and each half of `split`.
+    clear_whole: ClearRanges,
+    clear_halves: [ClearRanges; 2],
+    /// Every device's stamp-buffer slots hold what its last load wrote, computed from the
+    /// present states (false after the states were restored or the buffers changed):
+    /// devices may then skip loads that would repeat the last one (`LoadCtx::latency`).
+    stamps_synced: bool,
     /// The helper thread that loads the second half (None: both halves load here).
     pair: Option<Arc<SpinPair>>,
     values: Vec<f64>,
@@ -116,6 +169,8 @@ pub struct System {
     nonlinear: bool,
     /// `.options bypass=1`: devices may skip re-evaluation (see `LoadCtx::bypass`).
     pub bypass_enabled: bool,
+    /// Certified latency (`LoadCtx::latency`), on unless `.options latency=0`.
+    pub latency_enabled: bool,
     /// Newton scratch: the new iterate and the unknowns that failed the convergence test.
     xnew: Vec<f64>,
     worst: Vec<(usize, f64)>,
@@ -205,6 +260,27 @@ impl System {
         } else {
             None
         };
+        // Devices owning their stamps are not cleared between loads. Without one contiguous
+        // slot range per device (slots allocated in the first pass) everything is cleared.
+        let ends = (mat_slots, rhs_slots);
+        let owns: Vec<bool> = general
+            .iter()
+            .map(|&i| !first_pass_allocated && devices[i].owns_stamps())
+            .collect();
+        let clear_whole = if first_pass_allocated {
+            ClearRanges {
+                mat: std::iter::once(general_slots.0..mat_slots).collect(),
+                rhs: std::iter::once(general_slots.1..rhs_slots).collect(),
+            }
+        } else {
+            ClearRanges::of(&starts, ends, &owns, 0..general.len())
+        };
+        let clear_halves = split_possible.map_or_else(Default::default, |sp| {
+            [
+                ClearRanges::of(&starts, ends, &owns, 0..sp.device),
+                ClearRanges::of(&starts, ends, &owns, sp.device..general.len()),
+            ]
+        });
         let pair = SpinPair::for_simulation(asm.n);
         let split =
             split_possible.filter(|_| pair.is_some() && general.len() >= PARALLEL_MIN_DEVICES);
@@ -249,6 +325,9 @@ impl System {
             rhs_buf2: vec![0.0; if split.is_some() { rhs_slots } else { 0 }],
             split,
             split_possible,
+            clear_whole,
+            clear_halves,
+            stamps_synced: false,
             pair,
             cap_split,
             asm,
@@ -276,6 +355,11 @@ impl System {
                 .extra
                 .get("bypass")
                 .is_some_and(|&v| v != 0.0),
+            latency_enabled: circuit
+                .options
+                .extra
+                .get("latency")
+                .is_none_or(|&v| v != 0.0),
             xnew: Vec::new(),
             worst: Vec::new(),
         })
@@ -285,6 +369,8 @@ impl System {
     /// circuit allows it) or on one.
     pub fn set_parallel_load(&mut self, on: bool) {
         self.split = if on { self.split_possible } else { None };
+        // The halves stamp into different buffers.
+        self.stamps_synced = false;
         if self.split.is_some() && self.mat_buf2.is_empty() {
             self.mat_buf2 = vec![0.0; self.mat_buf.len()];
             self.rhs_buf2 = vec![0.0; self.rhs_buf.len()];
@@ -346,8 +432,12 @@ impl System {
         // With two halves, the second half's devices own the states from `sp.state` on,
         // and the capacitors' states are written half by each thread (the first half of
         // the capacitors, states below `cap_state`, by the helper).
+        // Capacitor charges and currents are needed only at a solved point: in a nonlinear
+        // transient the pass after convergence (`reload_states`) sets them, so the Newton
+        // iterations before it skip them (their companions depend on the history alone).
+        let cap_states = states_only || !(p.mode == Mode::Tran && !uic_start && self.nonlinear);
         let cap_split = self.split.and(self.cap_split);
-        if cap_split.is_none() {
+        if cap_split.is_none() && cap_states {
             self.linear
                 .set_states(&self.x, s0, &hist, &self.integ, p.mode, uic_start);
         }
@@ -394,11 +484,16 @@ impl System {
             bypass: self.bypass_enabled && p.mode == Mode::Tran && !uic_start,
             point_start: !repeat,
             bypassed: 0,
+            latent: 0,
+            latency: self.latency_enabled
+                && self.stamps_synced
+                && p.mode == Mode::Tran
+                && !uic_start,
         };
         let noncon = if let (Some(sp), Some(s_second)) = (self.split, s_second) {
             // Two halves on two threads, each with its own stamp buffers and block of the
             // state vector. Results are bit-identical to the serial load.
-            let (slot_m0, slot_r0) = self.general_slots;
+            let clear_halves = &self.clear_halves;
             let mut ctx_b = LoadCtx {
                 mat: &mut self.mat_buf2,
                 rhs: &mut self.rhs_buf2,
@@ -416,37 +511,39 @@ impl System {
                 if copy_base {
                     linear.copy_part_into((0, 0), values0, rhs0);
                 }
-                if let Some((cap_mid, _)) = cap_split {
+                if let Some((cap_mid, _)) = cap_split.filter(|_| cap_states) {
                     let caps = cap_mid..n_caps;
                     linear.set_states_of(caps, x, &mut ctx.state0, &hist, integ, mode, uic_start);
                 }
-                ctx.mat[slot_m0..sp.mat].fill(0.0);
-                ctx.rhs[slot_r0..sp.rhs].fill(0.0);
+                clear_halves[0].clear(ctx.mat, ctx.rhs);
                 for &i in first.iter().filter(|&&i| wanted(i)) {
                     devices[i].load(&mut ctx);
                 }
-                (ctx.noncon, ctx.bypassed)
+                (ctx.noncon, ctx.bypassed, ctx.latent)
             };
             let load_second = || {
                 if copy_base {
                     linear.copy_part_into((vh, rh), values1, rhs1);
                 }
-                if let (Some((cap_mid, _)), Some(states)) = (cap_split, caps_first) {
+                if let (Some((cap_mid, _)), Some(states), true) =
+                    (cap_split, caps_first, cap_states)
+                {
                     let mut states = States::whole(states);
                     linear.set_states_of(0..cap_mid, x, &mut states, &hist, integ, mode, uic_start);
                 }
-                ctx_b.mat[sp.mat..].fill(0.0);
-                ctx_b.rhs[sp.rhs..].fill(0.0);
+                clear_halves[1].clear(ctx_b.mat, ctx_b.rhs);
                 for &i in second.iter().filter(|&&i| wanted(i)) {
                     devices[i].load(&mut ctx_b);
                 }
-                (ctx_b.noncon, ctx_b.bypassed)
+                (ctx_b.noncon, ctx_b.bypassed, ctx_b.latent)
             };
-            let ((na, ba), (nb, bb)) = match &self.pair {
+            let ((na, ba, la), (nb, bb, lb)) = match &self.pair {
                 Some(pair) => pair.join(load_first, load_second),
                 None => (load_first(), load_second()),
             };
+            self.stamps_synced = true;
             self.stats.device_bypasses += ba + bb;
+            self.stats.latent_devices += la + lb;
             if states_only {
                 return 0;
             }
@@ -463,14 +560,14 @@ impl System {
             if copy_base {
                 linear.copy_into(&mut self.values, &mut self.rhs);
             }
-            let (m0, r0) = self.general_slots;
-            ctx.mat[m0..].fill(0.0);
-            ctx.rhs[r0..].fill(0.0);
+            self.clear_whole.clear(ctx.mat, ctx.rhs);
             for &i in self.general.iter().filter(|&&i| wanted(i)) {
                 self.devices[i].load(&mut ctx);
             }
             let noncon = ctx.noncon;
+            self.stamps_synced = true;
             self.stats.device_bypasses += ctx.bypassed;
+            self.stats.latent_devices += ctx.latent;
             if states_only {
                 return 0;
             }
@@ -624,8 +721,18 @@ impl System {
         }
     }
 
+    /// Make the present states those of the last accepted point again, after a rejected
+    /// attempt wrote them.
+    pub fn restore_present_states(&mut self) {
+        let (s0, s1) = self.states.split_at_mut(1);
+        s0[0].copy_from_slice(&s1[0]);
+        self.stamps_synced = false;
+    }
+
     /// Copy the present state into all history slots (after the operating point).
     pub fn fill_history(&mut self) {
+        // A transient starts with every device evaluated afresh.
+        self.stamps_synced = false;
         let (first, rest) = self.states.split_at_mut(1);
         for h in rest.iter_mut() {
             h.copy_from_slice(&first[0]);

@@ -145,8 +145,7 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
             if sys.attempt > 1 {
                 // A rejected attempt wrote the present states; `rotate_states` already made
                 // them equal to the last accepted point for the first attempt.
-                let (s0, s1) = sys.states.split_at_mut(1);
-                s0[0].copy_from_slice(&s1[0]);
+                sys.restore_present_states();
             }
             let params = NewtonParams {
                 mode: Mode::Tran,

@@ -331,6 +331,8 @@ pub(crate) mod bench {
                 bypass: false,
                 point_start: true,
                 bypassed: 0,
+                latent: 0,
+                latency: false,
                 gmin: self.gmin,
                 temp_k: self.temp_k,
                 uic: false,

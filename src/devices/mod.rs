@@ -163,7 +163,21 @@ pub struct LoadCtx<'a> {
     pub point_start: bool,
     /// Devices increment this when they bypassed their evaluation.
     pub bypassed: usize,
+    /// The stamp buffers hold exactly what each device's last load wrote, and the present
+    /// states its last evaluation: a device that [owns its stamps](Device::owns_stamps) may
+    /// then skip a load whose result would equal the last one to within
+    /// [`LATENCY_CURRENT_A`], writing nothing.
+    pub latency: bool,
+    /// Devices increment this when they reused their last evaluation because it is exact to
+    /// within [`LATENCY_CURRENT_A`] at the present voltages (always on; no tolerance
+    /// trade-off, unlike `bypass`).
+    pub latent: usize,
 }
+
+/// Largest current error (A) a device may accept by reusing its last linearisation instead
+/// of evaluating again ("certified latency"): 10⁻³ of ngspice's ABSTOL, so the converged
+/// point differs from a full evaluation by far less than Newton's own tolerance.
+pub const LATENCY_CURRENT_A: f64 = 1e-15;
 
 impl LoadCtx<'_> {
     pub fn source_eval(&self) -> SourceEval {
@@ -333,6 +347,12 @@ pub trait Device: Send + Sync {
     /// Newton iteration, as every device's do in ngspice, which never reloads.
     fn needs_final_reload(&self) -> bool {
         true
+    }
+    /// Does every load write each of this device's matrix and rhs slots with `=` (never
+    /// `+=`), or leave them all untouched when it reuses its last evaluation
+    /// ([`LoadCtx::latency`])? The system then does not clear its slots between loads.
+    fn owns_stamps(&self) -> bool {
+        false
     }
     /// Does this device need Newton iterations (nonlinear)?
     fn is_nonlinear(&self) -> bool {

@@ -18,7 +18,7 @@ use super::junction::{
     positive,
 };
 use super::limiting::{fetlim, limvds, pnjlim};
-use super::{Device, InitPhase, LoadCtx, Mode, Setup, TruncCtx};
+use super::{Device, InitPhase, LATENCY_CURRENT_A, LoadCtx, Mode, Setup, TruncCtx};
 use crate::circuit::Model;
 
 /// Relative / absolute tolerances of the device current-convergence test (ngspice defaults).
@@ -317,6 +317,42 @@ impl Mosfet {
         self.hot.gate_caps
     }
 
+    /// No gate and no junction capacitance: the states hold only the operating point.
+    fn charge_free(&self, tp: &Temp) -> bool {
+        !self.has_gate_caps() && tp.bulk_charge_free
+    }
+
+    /// Certified latency of a charge-free transistor: its last evaluation was cut off, the
+    /// present voltages are cut off too (the channel carries exactly zero current at both
+    /// points), both junction tangents still give their currents to within
+    /// [`LATENCY_CURRENT_A`], and the last evaluation passed the current convergence test
+    /// at the present voltages. Reusing it then changes no current by more than 10⁻³ of
+    /// ABSTOL, and the Newton iteration sees the same convergence verdict.
+    fn latent(&self, ctx: &LoadCtx, tp: &Temp) -> bool {
+        let s0 = &ctx.state0[self.state..self.state + N_STATES];
+        if s0[GM] != 0.0 || s0[GDS] != 0.0 || s0[GMBS] != 0.0 {
+            return false;
+        }
+        let typ = self.hot.typ;
+        let vbs = typ * ctx.v(self.b, self.sp);
+        let vgs = typ * ctx.v(self.g, self.sp);
+        let vds = typ * ctx.v(self.dp, self.sp);
+        let vbd = vbs - vds;
+        let (delvbs, delvbd) = (vbs - s0[VBS], vbd - s0[VBD]);
+        // MOS1convTest with gm = gds = gmbs = 0 (both modes reduce to this).
+        let cdhat = s0[CD] - s0[GBD] * delvbd;
+        let cb = s0[CBS] + s0[CBD];
+        let cbhat = cb + s0[GBD] * delvbd + s0[GBS] * delvbs;
+        let converged = (cdhat - s0[CD]).abs()
+            < CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL
+            && (cbhat - cb).abs() <= CONV_RELTOL * cbhat.abs().max(cb.abs()) + CONV_ABSTOL;
+        let vt = tp.vt;
+        converged
+            && channel_off(tp, &self.hot, vgs, vds, vbs)
+            && tangent_exact(vbs, s0[VBS], s0[CBS], s0[GBS], tp.source_sat, vt, ctx.gmin)
+            && tangent_exact(vbd, s0[VBD], s0[CBD], s0[GBD], tp.drain_sat, vt, ctx.gmin)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         name: String,
@@ -535,17 +571,46 @@ fn bulk_diode(v: f64, isat: f64, vt: f64, gmin: f64) -> (f64, f64) {
     }
 }
 
-/// Shichman–Hodges drain current in normal mode (`vds ≥ 0` after interchange).
-/// Returns `[cdrain, gm, gds, gmbs, von, vdsat]` for internal voltages `vgs`, `vds`, `vbs`.
-fn drain_current(tp: &Temp, p: &Hot, beta: f64, vgs: f64, vds: f64, vbs: f64) -> [f64; 6] {
-    let (typ, gamma, lambda) = (p.typ, p.gamma, p.lambda);
+/// Whether the bulk junction's tangent at `v0` (current `c0`, conductance `g0`, as
+/// [`bulk_diode`] gave them) still gives its current at `v` to within
+/// [`LATENCY_CURRENT_A`]. Below −3·vt the junction is linear (`gmin·v − isat`), so two points
+/// there are exact without evaluating anything.
+fn tangent_exact(v: f64, v0: f64, c0: f64, g0: f64, isat: f64, vt: f64, gmin: f64) -> bool {
+    if v <= -3.0 * vt && v0 <= -3.0 * vt {
+        return true;
+    }
+    let (c, _) = bulk_diode(v, isat, vt, gmin);
+    (c - (c0 + g0 * (v - v0))).abs() <= LATENCY_CURRENT_A
+}
+
+/// Threshold `von` (V) and `sarg` = √(φ − vbs) (with ngspice's continuation for vbs > 0)
+/// at internal bulk–source voltage `vbs`.
+fn threshold(tp: &Temp, p: &Hot, vbs: f64) -> (f64, f64) {
     let sarg = if vbs <= 0.0 {
         (tp.tphi - vbs).sqrt()
     } else {
         let s = tp.tphi.sqrt();
         (s - vbs / (s + s)).max(0.0)
     };
-    let von = tp.tvbi * typ + gamma * sarg;
+    (tp.tvbi * p.typ + p.gamma * sarg, sarg)
+}
+
+/// Whether the channel is cut off (zero current, zero conductances) at internal voltages
+/// `vgs`, `vds`, `vbs`, with the same source/drain interchange as the load.
+fn channel_off(tp: &Temp, p: &Hot, vgs: f64, vds: f64, vbs: f64) -> bool {
+    let (vg, vb) = if vds >= 0.0 {
+        (vgs, vbs)
+    } else {
+        (vgs - vds, vbs - vds)
+    };
+    vg - threshold(tp, p, vb).0 <= 0.0
+}
+
+/// Shichman–Hodges drain current in normal mode (`vds ≥ 0` after interchange).
+/// Returns `[cdrain, gm, gds, gmbs, von, vdsat]` for internal voltages `vgs`, `vds`, `vbs`.
+fn drain_current(tp: &Temp, p: &Hot, beta: f64, vgs: f64, vds: f64, vbs: f64) -> [f64; 6] {
+    let (gamma, lambda) = (p.gamma, p.lambda);
+    let (von, sarg) = threshold(tp, p, vbs);
     let vgst = vgs - von;
     let vdsat = vgst.max(0.0);
     let arg = if sarg <= 0.0 {
@@ -637,6 +702,17 @@ impl Device for Mosfet {
 
     fn load(&self, ctx: &mut LoadCtx) {
         let tp = &*self.temp(ctx.temp_k);
+        if ctx.latency
+            && ctx.mode == Mode::Tran
+            && ctx.init == InitPhase::Normal
+            && !ctx.uic_start
+            && self.charge_free(tp)
+            && self.latent(ctx, tp)
+        {
+            // The stamps and states of the last evaluation stay where they are.
+            ctx.latent += 1;
+            return;
+        }
         let p = &self.hot;
         let typ = p.typ;
         let st = self.state;
@@ -702,7 +778,7 @@ impl Device for Mosfet {
                 d.abs() < CONV_RELTOL * now.abs().max(then.abs()) + BYPASS_VNTOL
             };
             bypass = ctx.bypass
-                && (!ctx.point_start || (!self.has_gate_caps() && tp.bulk_charge_free))
+                && (!ctx.point_start || self.charge_free(tp))
                 && cd_converged
                 && (cbhat - cb).abs() < CONV_RELTOL * (cbhat.abs().max(cb.abs()) + CONV_ABSTOL)
                 && small(delvbs, vbs, s0[VBS])
@@ -893,37 +969,37 @@ impl Device for Mosfet {
             )
         };
         let [rg, rb, rdp, rsp] = self.rhs.map(|r| r as usize);
-        ctx.rhs[rg] -= typ * (ceqgs + ceqgb + ceqgd);
-        ctx.rhs[rb] -= ceqbs + ceqbd - typ * ceqgb;
-        ctx.rhs[rdp] += ceqbd - cdreq + typ * ceqgd;
-        ctx.rhs[rsp] += cdreq + ceqbs + typ * ceqgs;
+        ctx.rhs[rg] = -typ * (ceqgs + ceqgb + ceqgd);
+        ctx.rhs[rb] = -(ceqbs + ceqbd - typ * ceqgb);
+        ctx.rhs[rdp] = ceqbd - cdreq + typ * ceqgd;
+        ctx.rhs[rsp] = cdreq + ceqbs + typ * ceqgs;
 
-        // Matrix.
+        // Matrix. Every slot is this instance's own and written with `=` (`owns_stamps`).
         let (gdr, gsr) = (tp.gdrain, tp.gsource);
         let sl = &self.slots.map(|s| s as usize);
         let m = &mut *ctx.mat;
-        m[sl[DD]] += gdr;
-        m[sl[GG]] += gcgd + gcgs + gcgb;
-        m[sl[SS]] += gsr;
-        m[sl[BB]] += gbd + gbs + gcgb;
-        m[sl[DPDP]] += gdr + gds + gbd + xrev * (gm + gmbs) + gcgd;
-        m[sl[SPSP]] += gsr + gds + gbs + xnrm * (gm + gmbs) + gcgs;
-        m[sl[DDP]] -= gdr;
-        m[sl[GB]] -= gcgb;
-        m[sl[GDP]] -= gcgd;
-        m[sl[GSP]] -= gcgs;
-        m[sl[SSP]] -= gsr;
-        m[sl[BG]] -= gcgb;
-        m[sl[BDP]] -= gbd;
-        m[sl[BSP]] -= gbs;
-        m[sl[DPD]] -= gdr;
-        m[sl[DPG]] += (xnrm - xrev) * gm - gcgd;
-        m[sl[DPB]] += -gbd + (xnrm - xrev) * gmbs;
-        m[sl[DPSP]] += -gds - xnrm * (gm + gmbs);
-        m[sl[SPG]] += -(xnrm - xrev) * gm - gcgs;
-        m[sl[SPS]] -= gsr;
-        m[sl[SPB]] += -gbs - (xnrm - xrev) * gmbs;
-        m[sl[SPDP]] += -gds - xrev * (gm + gmbs);
+        m[sl[DD]] = gdr;
+        m[sl[GG]] = gcgd + gcgs + gcgb;
+        m[sl[SS]] = gsr;
+        m[sl[BB]] = gbd + gbs + gcgb;
+        m[sl[DPDP]] = gdr + gds + gbd + xrev * (gm + gmbs) + gcgd;
+        m[sl[SPSP]] = gsr + gds + gbs + xnrm * (gm + gmbs) + gcgs;
+        m[sl[DDP]] = -gdr;
+        m[sl[GB]] = -gcgb;
+        m[sl[GDP]] = -gcgd;
+        m[sl[GSP]] = -gcgs;
+        m[sl[SSP]] = -gsr;
+        m[sl[BG]] = -gcgb;
+        m[sl[BDP]] = -gbd;
+        m[sl[BSP]] = -gbs;
+        m[sl[DPD]] = -gdr;
+        m[sl[DPG]] = (xnrm - xrev) * gm - gcgd;
+        m[sl[DPB]] = -gbd + (xnrm - xrev) * gmbs;
+        m[sl[DPSP]] = -gds - xnrm * (gm + gmbs);
+        m[sl[SPG]] = -(xnrm - xrev) * gm - gcgs;
+        m[sl[SPS]] = -gsr;
+        m[sl[SPB]] = -gbs - (xnrm - xrev) * gmbs;
+        m[sl[SPDP]] = -gds - xrev * (gm + gmbs);
     }
 
     fn truncate(&self, ctx: &TruncCtx) -> f64 {
@@ -939,6 +1015,10 @@ impl Device for Mosfet {
     }
 
     fn is_nonlinear(&self) -> bool {
+        true
+    }
+
+    fn owns_stamps(&self) -> bool {
         true
     }
 

@@ -9,7 +9,6 @@
 //! Q·B = L·U where Q is the row permutation chosen by pivoting (`prow[k]` is the B-row
 //! pivoted at step k). L has a unit diagonal (not stored); U's diagonal is kept apart.
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use super::ordering::btf_order;
@@ -34,11 +33,10 @@ const REUSE_RTOL: f64 = 1e-13;
 /// Whether `now` moved from `then` by more than [`REUSE_RTOL`] (always, if either is NaN).
 #[inline]
 fn moved(now: f64, then: f64) -> bool {
-    let limit = REUSE_RTOL * then.abs();
-    !matches!(
-        (now - then).abs().partial_cmp(&limit),
-        Some(Ordering::Less | Ordering::Equal)
-    )
+    // Written so that a NaN on either side fails the comparison.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    let moved = !((now - then).abs() <= REUSE_RTOL * then.abs());
+    moved
 }
 
 /// Outcome of a refactorization.
@@ -584,10 +582,12 @@ impl FactorPattern<'_> {
         for k in cols {
             let (b0, b1) = (b_col_ptr[k], b_col_ptr[k + 1]);
             let prev = &mut b_prev[b0 - b_off..b1 - b_off];
+            // Every entry is looked at anyway in the common unchanged case: a fold without
+            // early exit has no data-dependent branch.
             let changed = b_src[b0..b1]
                 .iter()
                 .zip(prev.iter())
-                .any(|(&src, &p)| moved(values[src], p));
+                .fold(false, |c, (&src, &p)| c | moved(values[src], p));
             changed_columns += usize::from(changed);
             let (u0, u1) = (u_ptr[k], u_ptr[k + 1]);
             let d = changed || u_row[u0..u1].iter().any(|&j| dirty[j - d_off]);
