@@ -10,7 +10,7 @@ use crate::circuit::{Circuit, Method, Options};
 use crate::devices::{
     self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval, States, TruncCtx,
 };
-use crate::linalg::{Assembler, GpLu, LinearSolver, PatternBuilder};
+use crate::linalg::{Assembler, GatherHalves, GpLu, LinearSolver, PatternBuilder};
 use crate::results::Stats;
 use crate::spin_pair::SpinPair;
 
@@ -142,6 +142,8 @@ pub struct System {
     /// Where the capacitors' state updates split between the two loading halves (first
     /// capacitor and first state of the main thread's share; see `load_pass`).
     cap_split: Option<(usize, usize)>,
+    /// The gather of the two halves' stamp buffers, split by position between the threads.
+    gather_halves: Option<GatherHalves>,
     /// Slots cleared before a load: all devices on one thread, and each half of `split`.
     clear_whole: ClearRanges,
     clear_halves: [ClearRanges; 2],
@@ -325,6 +327,9 @@ impl System {
             rhs_buf2: vec![0.0; if split.is_some() { rhs_slots } else { 0 }],
             split,
             split_possible,
+            gather_halves: split_possible.map(|sp| {
+                asm.gather_halves(general_slots, (sp.mat, sp.rhs), asm.nnz() / 2, asm.n / 2)
+            }),
             clear_whole,
             clear_halves,
             stamps_synced: false,
@@ -547,14 +552,22 @@ impl System {
             if states_only {
                 return 0;
             }
-            self.asm.gather_onto(
-                [&self.mat_buf, &self.mat_buf2],
-                [&self.rhs_buf, &self.rhs_buf2],
-                self.general_slots,
-                (sp.mat, sp.rhs),
-                &mut self.values,
-                &mut self.rhs,
-            );
+            // Each thread adds the slots whose positions lie in its half (the same halves
+            // the linear part was copied into).
+            let plan = self
+                .gather_halves
+                .as_ref()
+                .expect("split has a gather plan");
+            let mat = [&self.mat_buf[..], &self.mat_buf2[..]];
+            let rhs_bufs = [&self.rhs_buf[..], &self.rhs_buf2[..]];
+            let (values0, values1) = self.values.split_at_mut(vh);
+            let (rhs0, rhs1) = self.rhs.split_at_mut(rh);
+            let mut first = || plan.gather(0, mat, rhs_bufs, values0, rhs0);
+            let mut second = || plan.gather(1, mat, rhs_bufs, values1, rhs1);
+            match &self.pair {
+                Some(pair) => pair.join(first, second),
+                None => (first(), second()),
+            };
             na + nb
         } else {
             if copy_base {

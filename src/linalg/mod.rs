@@ -104,6 +104,38 @@ impl PatternBuilder {
     }
 }
 
+/// A gather split by position between two threads ([`Assembler::gather_halves`]): for
+/// thread `t` and buffer pair `b`, the (slot, position within the thread's half) pairs.
+#[derive(Debug, Clone, Default)]
+pub struct GatherHalves {
+    mat: [[Vec<(u32, u32)>; 2]; 2],
+    rhs: [[Vec<(u32, u32)>; 2]; 2],
+}
+
+impl GatherHalves {
+    /// Thread `t`'s part: add its slots of both buffer pairs onto its half of the values
+    /// and of the rhs.
+    pub fn gather(
+        &self,
+        t: usize,
+        mat_buf: [&[f64]; 2],
+        rhs_buf: [&[f64]; 2],
+        values: &mut [f64],
+        rhs: &mut [f64],
+    ) {
+        for b in 0..2 {
+            let buf = mat_buf[b];
+            for &(slot, pos) in &self.mat[t][b] {
+                values[pos as usize] += buf[slot as usize];
+            }
+            let buf = rhs_buf[b];
+            for &(slot, eq) in &self.rhs[t][b] {
+                rhs[eq as usize] += buf[slot as usize];
+            }
+        }
+    }
+}
+
 /// The fixed CSC pattern and the slot → value maps.
 #[derive(Debug, Clone)]
 pub struct Assembler {
@@ -180,6 +212,39 @@ impl Assembler {
                 rhs[eq as usize - 1] += v;
             }
         }
+    }
+
+    /// [`Assembler::gather_onto`] planned for two threads: each takes the slots (of both
+    /// buffer pairs, in slot order) whose value or rhs position falls in its half, split at
+    /// value `vh` and rhs entry `rh`. Each position is summed by one thread in the same
+    /// order as the serial gather, so results are identical.
+    pub fn gather_halves(
+        &self,
+        from: (usize, usize),
+        split: (usize, usize),
+        vh: usize,
+        rh: usize,
+    ) -> GatherHalves {
+        let m = self.mat_map.len();
+        let r = self.rhs_map.len();
+        let (m0, r0) = (from.0.clamp(1, m), from.1.clamp(1, r));
+        let (ms, rs) = (split.0.clamp(m0, m), split.1.clamp(r0, r));
+        let mut plan = GatherHalves::default();
+        for (b, range) in [(0, m0..ms), (1, ms..m)] {
+            for slot in range {
+                let pos = self.mat_map[slot] as usize;
+                let t = usize::from(pos >= vh);
+                plan.mat[t][b].push((slot as u32, (pos - t * vh) as u32));
+            }
+        }
+        for (b, range) in [(0, r0..rs), (1, rs..r)] {
+            for slot in range {
+                let eq = self.rhs_map[slot] as usize - 1;
+                let t = usize::from(eq >= rh);
+                plan.rhs[t][b].push((slot as u32, (eq - t * rh) as u32));
+            }
+        }
+        plan
     }
 
     /// Add `g` to every diagonal entry (gmin stepping, diagonal regularisation).
