@@ -72,9 +72,6 @@ pub struct SimOutput {
     pub factor_nnz: usize,
     /// LU columns recomputed over the run (partial refactorization's work).
     pub lu_columns_recomputed: usize,
-    /// Step-size changes that found saved LU factors of the same family, and that did not.
-    pub lu_family_hits: usize,
-    pub lu_family_misses: usize,
 }
 
 /// Format a time with an engineering prefix for messages.
@@ -173,8 +170,6 @@ pub fn simulate(circuit: &Circuit) -> Result<SimOutput, SimError> {
         matrix_nnz: sys.nnz(),
         factor_nnz: sys.factor_nnz(),
         lu_columns_recomputed: sys.lu_columns_recomputed(),
-        lu_family_hits: sys.lu_family_reuse().0,
-        lu_family_misses: sys.lu_family_reuse().1,
     })
 }
 #[cfg(test)]

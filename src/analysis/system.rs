@@ -398,10 +398,6 @@ impl System {
     pub fn lu_columns_recomputed(&self) -> usize {
         self.solver.columns_recomputed()
     }
-    /// Factor families found saved and not found (see `LinearSolver::select_family`).
-    pub fn lu_family_reuse(&self) -> (usize, usize) {
-        self.solver.family_reuse()
-    }
     /// Nonzeros of the MNA matrix pattern.
     pub fn nnz(&self) -> usize {
         self.asm.nnz()
@@ -659,14 +655,6 @@ impl System {
             self.stats.newton_iterations += 1;
             // The solver itself notices values equal (to within last bits) to those it last
             // factorized and then recomputes nothing.
-            // Capacitor conductances are ag0·C: matrices with the same ag0 differ only where
-            // devices changed, so the solver may start from its factors of that family.
-            let family = if p.mode == Mode::Tran {
-                self.integ.ag[0]
-            } else {
-                0.0
-            };
-            self.solver.select_family(family);
             match self.solver.factor(&self.values) {
                 Ok(worked) => self.stats.lu_factorizations += usize::from(worked),
                 Err(_) => return Err(NewtonFailure::Singular),

@@ -139,8 +139,6 @@ fn summary_json(out: &SimOutput) -> String {
         "newton_iterations": s.newton_iterations,
         "lu_factorizations": s.lu_factorizations,
         "lu_columns_recomputed": out.lu_columns_recomputed,
-        "lu_family_hits": out.lu_family_hits,
-        "lu_family_misses": out.lu_family_misses,
         "device_bypasses": s.device_bypasses,
         "latent_devices": s.latent_devices,
         "wall_seconds": s.wall_seconds,

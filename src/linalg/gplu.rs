@@ -39,28 +39,6 @@ fn moved(now: f64, then: f64) -> bool {
     moved
 }
 
-/// Factors saved for one matrix family (see [`GpLu::select_family`]): the values of L, U
-/// and the pivots, and the matrix values they were computed from.
-#[derive(Debug, Default)]
-struct SavedFactor {
-    key: f64,
-    used: u64,
-    l_val: Vec<f64>,
-    u_val: Vec<f64>,
-    u_diag: Vec<f64>,
-    b_prev: Vec<f64>,
-}
-
-/// At most this many saved factors, and at most this many bytes of them.
-const SAVED_FACTORS: usize = 12;
-const SAVED_FACTOR_BYTES: usize = 256 << 20;
-/// Two family keys this close (relative) are the same family. Only a hint: the change
-/// detection decides what is recomputed.
-const FAMILY_RTOL: f64 = 1e-9;
-/// Factors are saved for the first this many new families, and then only while at least
-/// one family change in five finds saved factors.
-const FAMILY_TRIAL: usize = 32;
-
 /// Outcome of a refactorization.
 enum Refactor {
     Done,
@@ -122,17 +100,6 @@ pub struct GpLu {
     block_starts: Vec<usize>,
     /// The helper thread for two-way work (None: everything on the caller's thread).
     pair: Option<Arc<SpinPair>>,
-    /// Factors of other matrix families ([`LinearSolver::select_family`]) and the family
-    /// of the present factors (NaN: none yet). A transient's step sizes recur (the same
-    /// sequence after every source corner), so the factors of an earlier step with the
-    /// same step size differ from the present matrix only where devices changed, while
-    /// the last step's differ in every capacitor column.
-    saved: Vec<SavedFactor>,
-    family: f64,
-    family_clock: u64,
-    /// Families found among the saved factors, and not found.
-    pub family_hits: usize,
-    pub family_misses: usize,
     /// Counters: full factorizations and refactorizations.
     pub full_factorizations: usize,
     pub refactorizations: usize,
@@ -183,11 +150,6 @@ impl GpLu {
             prow: vec![NONE; n],
             pinv: vec![NONE; n],
             have_pattern: false,
-            saved: Vec::new(),
-            family: f64::NAN,
-            family_clock: 0,
-            family_hits: 0,
-            family_misses: 0,
             u_xrow: Vec::new(),
             b_prev: Vec::new(),
             dirty: vec![true; n],
@@ -221,8 +183,6 @@ impl GpLu {
     fn factor_full(&mut self, values: &[f64]) -> Result<(), SolveError> {
         let n = self.n;
         self.full_factorizations += 1;
-        // Saved factors have the old pattern.
-        self.saved.clear();
         self.l_row.clear();
         self.l_val.clear();
         self.u_row.clear();
@@ -704,58 +664,6 @@ impl LinearSolver for GpLu {
         self.factor_full(values).map(|()| true)
     }
 
-    fn select_family(&mut self, key: f64) {
-        let same = |a: f64, b: f64| (a - b).abs() <= FAMILY_RTOL * a.abs().max(b.abs());
-        if same(key, self.family) || !self.have_pattern {
-            self.family = key;
-            return;
-        }
-        self.family_clock += 1;
-        let clock = self.family_clock;
-        if let Some(saved) = self.saved.iter_mut().find(|f| same(f.key, key)) {
-            // Swap: the present factors are saved under their family in its place.
-            self.family_hits += 1;
-            std::mem::swap(&mut saved.l_val, &mut self.l_val);
-            std::mem::swap(&mut saved.u_val, &mut self.u_val);
-            std::mem::swap(&mut saved.u_diag, &mut self.u_diag);
-            std::mem::swap(&mut saved.b_prev, &mut self.b_prev);
-            saved.key = self.family;
-            saved.used = clock;
-            self.family = key;
-            return;
-        }
-        self.family_misses += 1;
-        // Keep a copy of the present factors under their family (replacing the least
-        // recently used), then go on from them: they are still the nearest start. Where
-        // families rarely recur (step sizes set by truncation error alone) the copies
-        // are not worth making.
-        let recurring =
-            self.family_misses <= FAMILY_TRIAL || 4 * self.family_hits >= self.family_misses;
-        if self.family.is_finite() && recurring {
-            let bytes = 8 * (self.l_val.len() + self.u_val.len() + self.n + self.b_prev.len());
-            let capacity = SAVED_FACTORS.min(SAVED_FACTOR_BYTES / bytes.max(1));
-            let entry = if self.saved.len() < capacity {
-                self.saved.push(SavedFactor::default());
-                self.saved.last_mut()
-            } else {
-                self.saved.iter_mut().min_by_key(|f| f.used)
-            };
-            if let Some(f) = entry {
-                f.key = self.family;
-                f.used = clock;
-                f.l_val.clone_from(&self.l_val);
-                f.u_val.clone_from(&self.u_val);
-                f.u_diag.clone_from(&self.u_diag);
-                f.b_prev.clone_from(&self.b_prev);
-            }
-        }
-        self.family = key;
-    }
-
-    fn family_reuse(&self) -> (usize, usize) {
-        (self.family_hits, self.family_misses)
-    }
-
     fn factor_nnz(&self) -> usize {
         self.l_row.len() + self.u_row.len() + self.n
     }
@@ -1039,39 +947,6 @@ mod tests {
             !matches!(lu.factor(&m.values()), Ok(false)),
             "a NaN entry must not pass as unchanged"
         );
-    }
-
-    /// Matrix families: a tridiagonal matrix whose diagonal carries σ·C (a capacitor at
-    /// every node) alternates between two σ (two step sizes) while one entry at the end
-    /// changes. With the family hint the return to the first σ starts from that family's
-    /// factors and recomputes only the changed column (and the one it updates); without it
-    /// every column is recomputed. Both solve the system.
-    #[test]
-    fn families_restart_from_their_own_factors() {
-        let n = 40;
-        let b: Vec<f64> = (0..n).map(|i| 1.0 + 0.01 * i as f64).collect();
-        let run = |hint: bool| {
-            let mut lu = None;
-            let mut recomputed = Vec::new();
-            for (step, sigma) in [1.0, 2.0, 1.0, 2.0].into_iter().enumerate() {
-                let mut m = Tridiagonal::new(n, n, |i| 3.0 + sigma * 0.1 * i as f64, -1.0, -1.2);
-                *m.entry(n, n) += 0.01 * step as f64;
-                let lu = lu.get_or_insert_with(|| GpLu::new(&m.asm).unwrap());
-                if hint {
-                    lu.select_family(sigma);
-                }
-                let before = lu.columns_recomputed();
-                let (_, residual) = m.factor_and_solve(lu, &b);
-                assert!(residual < 1e-12, "residual {residual}");
-                recomputed.push(lu.columns_recomputed() - before);
-            }
-            (recomputed, lu.map(|lu| lu.family_reuse()))
-        };
-        let (plain, _) = run(false);
-        let (hinted, reuse) = run(true);
-        assert_eq!(plain[2..], [n, n]);
-        assert!(hinted[2..].iter().all(|&k| k <= 2), "{hinted:?}");
-        assert_eq!(reuse, Some((2, 1)));
     }
 
     /// A crossbar-like matrix — driver unknowns that feed 64 independent ladders (block

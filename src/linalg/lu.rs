@@ -33,20 +33,10 @@ pub trait LinearSolver: Send {
     fn factor(&mut self, values: &[f64]) -> Result<bool, SolveError>;
     /// Solve in place with the last factorization.
     fn solve(&mut self, rhs: &mut [f64]);
-    /// Hint that the next matrices belong to the family `key` (a transient's integration
-    /// coefficient: every capacitor conductance is `key·C`). A backend may keep factors of
-    /// recently seen families and start the next factorization from the one of the same
-    /// family; the result must not depend on the hint beyond its own reuse tolerance.
-    fn select_family(&mut self, _key: f64) {}
     /// Columns recomputed by all factorizations so far (a full factorization counts every
     /// column; partial refactorization only the changed ones); 0 if unknown.
     fn columns_recomputed(&self) -> usize {
         0
-    }
-    /// Factorizations that started from saved factors of the same family, and that found
-    /// none ([`LinearSolver::select_family`]); (0, 0) if the backend keeps none.
-    fn family_reuse(&self) -> (usize, usize) {
-        (0, 0)
     }
     /// Stored nonzeros of the factors (fill-in diagnostics); 0 if unknown.
     fn factor_nnz(&self) -> usize {
