@@ -250,14 +250,17 @@ pub(crate) mod bench {
         pub dev: D,
         pub n_eq: usize,
         asm: Assembler,
-        mat_slots: usize,
-        rhs_slots: usize,
         pub state0: Vec<f64>,
         pub hist: [Vec<f64>; 3],
         pub integ: Integrator,
         pub mode: Mode,
         pub gmin: f64,
         pub temp_k: f64,
+        /// Offer devices certified latency (`LoadCtx::latency`): the stamp buffers then keep
+        /// what the last load wrote instead of starting from zero.
+        pub latency: bool,
+        mat: Vec<f64>,
+        rhs: Vec<f64>,
     }
 
     /// Result of one load.
@@ -266,6 +269,8 @@ pub(crate) mod bench {
         pub jac: Vec<Vec<f64>>,
         pub rhs: Vec<f64>,
         pub noncon: usize,
+        /// Whether the device skipped this load under certified latency.
+        pub latent: bool,
     }
 
     impl Stamp {
@@ -298,26 +303,30 @@ pub(crate) mod bench {
                 dev,
                 n_eq,
                 asm,
-                mat_slots,
-                rhs_slots,
                 state0: vec![0.0; n_states],
                 hist: std::array::from_fn(|_| vec![0.0; n_states]),
                 integ: Integrator::default(),
                 mode: Mode::Dc,
                 gmin: 1e-12,
                 temp_k: super::REFTEMP,
+                latency: false,
+                mat: vec![0.0; mat_slots],
+                rhs: vec![0.0; rhs_slots],
             }
         }
 
         pub fn load(&mut self, x: &[f64], init: InitPhase) -> Stamp {
             assert_eq!(x.len(), self.n_eq);
-            let mut mat = vec![0.0; self.mat_slots];
-            let mut rhs = vec![0.0; self.rhs_slots];
+            if !self.latency {
+                self.mat.fill(0.0);
+                self.rhs.fill(0.0);
+            }
+            let (mat, rhs) = (&mut self.mat, &mut self.rhs);
             let [h1, h2, h3] = &self.hist;
             let mut ctx = LoadCtx {
                 x,
-                mat: &mut mat,
-                rhs: &mut rhs,
+                mat,
+                rhs,
                 state0: crate::devices::States::whole(&mut self.state0),
                 hist: [h1, h2, h3],
                 mode: self.mode,
@@ -332,7 +341,7 @@ pub(crate) mod bench {
                 point_start: true,
                 bypassed: 0,
                 latent: 0,
-                latency: false,
+                latency: self.latency,
                 gmin: self.gmin,
                 temp_k: self.temp_k,
                 uic: false,
@@ -342,10 +351,10 @@ pub(crate) mod bench {
                 noncon: 0,
             };
             self.dev.load(&mut ctx);
-            let noncon = ctx.noncon;
+            let (noncon, latent) = (ctx.noncon, ctx.latent > 0);
             let mut values = vec![0.0; self.asm.nnz()];
             let mut b = vec![0.0; self.asm.n];
-            self.asm.gather(&mat, &rhs, &mut values, &mut b);
+            self.asm.gather(&self.mat, &self.rhs, &mut values, &mut b);
             let mut jac = vec![vec![0.0; self.n_eq]; self.n_eq];
             for c in 0..self.asm.n {
                 for k in self.asm.col_ptr[c]..self.asm.col_ptr[c + 1] {
@@ -358,6 +367,7 @@ pub(crate) mod bench {
                 jac,
                 rhs: rhs_full,
                 noncon,
+                latent,
             }
         }
 

@@ -1292,6 +1292,44 @@ mod tests {
         assert_eq!(&off.state0[..4], &[0.0; 4]);
     }
 
+    /// Certified latency: a cut-off access transistor whose source moved by 0.1 mV keeps its
+    /// last stamps, and they give its terminal currents at the new voltages to within 1e-15 A
+    /// of a full evaluation; a 50 mV move of the source junction (tangent error ≈ 2e-14 A) or
+    /// a gate above threshold is evaluated again.
+    #[test]
+    fn cut_off_transistor_is_latent_only_within_the_current_bound() {
+        let nmos = || bench("nmos", &[("vto", 0.5)], geom(1e-6, 1e-6));
+        let tran = |b: &mut Bench<Mosfet>| {
+            b.mode = Mode::Tran;
+            b.integ.set_step(1e-11, 1);
+        };
+        // Nodes: d = 1, g = 2, s = 3, b = 4 (grounded bulk as in a crossbar).
+        let x0 = [0.0, 0.2, 0.0, 0.001, 0.0];
+        let mut b = nmos();
+        tran(&mut b);
+        assert!(
+            !b.load(&x0, InitPhase::Normal).latent,
+            "latency not offered"
+        );
+        b.latency = true;
+        let moved = |dv: f64| [0.0, 0.2, 0.0, 0.001 + dv, 0.0];
+        let near = moved(1e-4);
+        let kept = b.load(&near, InitPhase::Normal);
+        assert!(kept.latent);
+        let mut fresh = nmos();
+        tran(&mut fresh);
+        let full = fresh.load(&near, InitPhase::Normal);
+        for k in 1..4 {
+            let err = (kept.current(&near, k) - full.current(&near, k)).abs();
+            assert!(err <= 1.01 * LATENCY_CURRENT_A, "node {k}: {err:e} A");
+        }
+        assert!(!b.load(&moved(0.05), InitPhase::Normal).latent);
+        assert!(
+            !b.load(&[0.0, 0.2, 1.0, 0.001, 0.0], InitPhase::Normal)
+                .latent
+        );
+    }
+
     #[test]
     fn off_device_is_held_until_its_terminals_settle() {
         let mut b = Bench::new(
