@@ -574,10 +574,20 @@ fn bulk_diode(v: f64, isat: f64, vt: f64, gmin: f64) -> (f64, f64) {
 /// Whether the bulk junction's tangent at `v0` (current `c0`, conductance `g0`, as
 /// [`bulk_diode`] gave them) still gives its current at `v` to within
 /// [`LATENCY_CURRENT_A`]. Below −3·vt the junction is linear (`gmin·v − isat`), so two points
-/// there are exact without evaluating anything.
+/// there are exact without evaluating anything. Two points on the exponential branch at or
+/// below 0 V differ from the tangent by at most ½·(isat/vt²)·Δv² (the second derivative is
+/// largest at 0 V), which decides most cases without an `exp`: the bound is never below the
+/// true error.
 fn tangent_exact(v: f64, v0: f64, c0: f64, g0: f64, isat: f64, vt: f64, gmin: f64) -> bool {
-    if v <= -3.0 * vt && v0 <= -3.0 * vt {
+    let linear = -3.0 * vt;
+    if v <= linear && v0 <= linear {
         return true;
+    }
+    if v > linear && v0 > linear && v.max(v0) <= 0.0 {
+        let dv = v - v0;
+        if 0.5 * isat / (vt * vt) * dv * dv <= LATENCY_CURRENT_A {
+            return true;
+        }
     }
     let (c, _) = bulk_diode(v, isat, vt, gmin);
     (c - (c0 + g0 * (v - v0))).abs() <= LATENCY_CURRENT_A
