@@ -303,6 +303,28 @@ fn partial_read_recovers_the_rows_read() {
     assert_eq!(r.errors, 0);
 }
 
+/// The generated 16×16 1T1R read: its netlist, and that netlist with `.options OPTIONS`
+/// before `.tran`, simulated.
+fn one_t1r_16_with(options: &str) -> (String, SimOutput) {
+    let mut s = spec(16, 16);
+    s.cell = Cell::OneT1R;
+    let plain = array::netlist(&s);
+    let text = plain.replacen(".tran ", &format!(".options {options}\n.tran "), 1);
+    assert_ne!(plain, text, "the netlist has a .tran card");
+    let out = simulate(&parse(&text, Path::new("."))).unwrap();
+    (plain, out)
+}
+
+/// The 16 sensed column currents of `ours` compared with `reference`'s.
+fn compare_sensed(
+    reference: &mtjsim::results::Plot,
+    ours: &SimOutput,
+) -> mtjsim::testing::Comparison {
+    let names: Vec<String> = (0..16).map(|j| format!("i(vsl{j})")).collect();
+    let refs: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+    mtjsim::testing::compare_plots(reference, ours.plots.last().unwrap(), Some(&refs))
+}
+
 /// Certified latency (on by default): a cut-off transistor whose last linearisation still
 /// gives its currents to within 1e-15 A reuses it without a load. On the 16×16 1T1R read
 /// most loads of the 240 cut-off cells are skipped, while the time steps and Newton
@@ -310,13 +332,8 @@ fn partial_read_recovers_the_rows_read() {
 /// by less than 1e-9 of their range.
 #[test]
 fn latency_keeps_the_1t1r_answer() {
-    let mut s = spec(16, 16);
-    s.cell = Cell::OneT1R;
-    let plain = array::netlist(&s);
-    let full = plain.replacen(".tran ", ".options latency=0\n.tran ", 1);
-    assert_ne!(plain, full, "the netlist has a .tran card");
-    let a = simulate(&parse(&full, Path::new("."))).unwrap();
-    let b = simulate(&parse(&plain, Path::new("."))).unwrap();
+    let (_, a) = one_t1r_16_with("latency=0");
+    let (_, b) = one_t1r_16_with("latency=1");
     assert_eq!(a.stats.latent_devices, 0);
     assert_eq!(b.stats.device_bypasses, 0);
     assert_eq!(a.stats.accepted_steps, b.stats.accepted_steps);
@@ -327,13 +344,7 @@ fn latency_keeps_the_1t1r_answer() {
         b.stats.latent_devices,
         b.stats.newton_iterations
     );
-    let names: Vec<String> = (0..16).map(|j| format!("i(vsl{j})")).collect();
-    let refs: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
-    let cmp = mtjsim::testing::compare_plots(
-        a.plots.last().unwrap(),
-        b.plots.last().unwrap(),
-        Some(&refs),
-    );
+    let cmp = compare_sensed(a.plots.last().unwrap(), &b);
     eprintln!("latency vs full evaluation: {cmp}");
     assert!(cmp.passes(1e-9, 1e-9), "{cmp}");
 }
@@ -347,15 +358,8 @@ fn latency_keeps_the_1t1r_answer() {
 /// cut-off cells first.
 #[test]
 fn bypass_keeps_the_1t1r_answer() {
-    let mut s = spec(16, 16);
-    s.cell = Cell::OneT1R;
-    let plain = array::netlist(&s);
-    let no_latency = plain.replacen(".tran ", ".options latency=0\n.tran ", 1);
-    let with_bypass = plain.replacen(".tran ", ".options latency=0 bypass=1\n.tran ", 1);
-    let plain = no_latency;
-    assert_ne!(plain, with_bypass, "the netlist has a .tran card");
-    let a = simulate(&parse(&plain, Path::new("."))).unwrap();
-    let b = simulate(&parse(&with_bypass, Path::new("."))).unwrap();
+    let (plain, a) = one_t1r_16_with("latency=0");
+    let (_, b) = one_t1r_16_with("latency=0 bypass=1");
     assert_eq!(a.stats.device_bypasses, 0);
     assert!(
         b.stats.device_bypasses > a.stats.newton_iterations * 16 * 16 / 4,
@@ -363,13 +367,7 @@ fn bypass_keeps_the_1t1r_answer() {
         b.stats.device_bypasses,
         a.stats.newton_iterations
     );
-    let names: Vec<String> = (0..16).map(|j| format!("i(vsl{j})")).collect();
-    let refs: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
-    let own = mtjsim::testing::compare_plots(
-        a.plots.last().unwrap(),
-        b.plots.last().unwrap(),
-        Some(&refs),
-    );
+    let own = compare_sensed(a.plots.last().unwrap(), &b);
     eprintln!("bypass vs full evaluation: {own}");
     assert!(own.passes(1e-3, 1e-3), "{own}");
     if !mtjsim::testing::require_ngspice("bypass_keeps_the_1t1r_answer") {
@@ -379,11 +377,7 @@ fn bypass_keeps_the_1t1r_answer() {
     let path = dir.path().join("x16.cir");
     std::fs::write(&path, &plain).unwrap();
     let reference = mtjsim::testing::run_ngspice(&path).unwrap();
-    let cmp = mtjsim::testing::compare_plots(
-        reference.last().unwrap(),
-        b.plots.last().unwrap(),
-        Some(&refs),
-    );
+    let cmp = compare_sensed(reference.last().unwrap(), &b);
     eprintln!("bypass vs ngspice: {cmp}");
     assert!(cmp.passes(5e-3, 1e-3), "{cmp}");
 }

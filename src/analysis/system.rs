@@ -263,20 +263,14 @@ impl System {
             None
         };
         // Devices owning their stamps are not cleared between loads. Without one contiguous
-        // slot range per device (slots allocated in the first pass) everything is cleared.
+        // slot range per device (slots allocated in the first pass) none counts as owner, and
+        // the ranges merge into the whole general range.
         let ends = (mat_slots, rhs_slots);
         let owns: Vec<bool> = general
             .iter()
             .map(|&i| !first_pass_allocated && devices[i].owns_stamps())
             .collect();
-        let clear_whole = if first_pass_allocated {
-            ClearRanges {
-                mat: std::iter::once(general_slots.0..mat_slots).collect(),
-                rhs: std::iter::once(general_slots.1..rhs_slots).collect(),
-            }
-        } else {
-            ClearRanges::of(&starts, ends, &owns, 0..general.len())
-        };
+        let clear_whole = ClearRanges::of(&starts, ends, &owns, 0..general.len());
         let clear_halves = split_possible.map_or_else(Default::default, |sp| {
             [
                 ClearRanges::of(&starts, ends, &owns, 0..sp.device),
@@ -327,9 +321,8 @@ impl System {
             rhs_buf2: vec![0.0; if split.is_some() { rhs_slots } else { 0 }],
             split,
             split_possible,
-            gather_halves: split_possible.map(|sp| {
-                asm.gather_halves(general_slots, (sp.mat, sp.rhs), asm.nnz() / 2, asm.n / 2)
-            }),
+            gather_halves: split_possible
+                .map(|sp| asm.gather_halves(general_slots, (sp.mat, sp.rhs))),
             clear_whole,
             clear_halves,
             stamps_synced: false,
@@ -507,7 +500,12 @@ impl System {
             };
             let (first, second) = self.general.split_at(sp.device);
             let devices = &self.devices;
-            let (vh, rh) = (self.values.len() / 2, self.rhs.len() / 2);
+            // The linear part is copied, and the stamps gathered, into the halves of the plan.
+            let plan = self
+                .gather_halves
+                .as_ref()
+                .expect("split has a gather plan");
+            let (vh, rh) = plan.split;
             let (values0, values1) = self.values.split_at_mut(vh);
             let (rhs0, rhs1) = self.rhs.split_at_mut(rh);
             let (x, integ, mode) = (&self.x[..], &self.integ, p.mode);
@@ -552,12 +550,7 @@ impl System {
             if states_only {
                 return 0;
             }
-            // Each thread adds the slots whose positions lie in its half (the same halves
-            // the linear part was copied into).
-            let plan = self
-                .gather_halves
-                .as_ref()
-                .expect("split has a gather plan");
+            // Each thread adds the slots whose positions lie in its half.
             let mat = [&self.mat_buf[..], &self.mat_buf2[..]];
             let rhs_bufs = [&self.rhs_buf[..], &self.rhs_buf2[..]];
             let (values0, values1) = self.values.split_at_mut(vh);

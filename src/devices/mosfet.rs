@@ -338,16 +338,10 @@ impl Mosfet {
         let vgs = typ * ctx.v(self.g, self.sp);
         let vds = typ * ctx.v(self.dp, self.sp);
         let vbd = vbs - vds;
-        let (delvbs, delvbd) = (vbs - s0[VBS], vbd - s0[VBD]);
-        // MOS1convTest with gm = gds = gmbs = 0 (both modes reduce to this).
-        let cdhat = s0[CD] - s0[GBD] * delvbd;
-        let cb = s0[CBS] + s0[CBD];
-        let cbhat = cb + s0[GBD] * delvbd + s0[GBS] * delvbs;
-        let converged = (cdhat - s0[CD]).abs()
-            < CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL
-            && (cbhat - cb).abs() <= CONV_RELTOL * cbhat.abs().max(cb.abs()) + CONV_ABSTOL;
+        let conv = ConvTest::of(s0, vbs, vgs, vds);
         let vt = tp.vt;
-        converged
+        conv.cd_converged
+            && conv.cb_converged
             && channel_off(tp, &self.hot, vgs, vds, vbs)
             && tangent_exact(vbs, s0[VBS], s0[CBS], s0[GBS], tp.source_sat, vt, ctx.gmin)
             && tangent_exact(vbd, s0[VBD], s0[CBD], s0[GBD], tp.drain_sat, vt, ctx.gmin)
@@ -571,6 +565,42 @@ fn bulk_diode(v: f64, isat: f64, vt: f64, gmin: f64) -> (f64, f64) {
     }
 }
 
+/// ngspice's current convergence test (MOS1convTest) of the evaluation stored in `s0`, at
+/// the internal voltages `vbs`, `vgs`, `vds`.
+struct ConvTest {
+    /// The linearised bulk current at the new voltages, and the stored one.
+    cbhat: f64,
+    cb: f64,
+    cd_converged: bool,
+    cb_converged: bool,
+}
+
+impl ConvTest {
+    fn of(s0: &[f64], vbs: f64, vgs: f64, vds: f64) -> ConvTest {
+        let vbd = vbs - vds;
+        let delvbs = vbs - s0[VBS];
+        let delvbd = vbd - s0[VBD];
+        let delvgs = vgs - s0[VGS];
+        let delvds = vds - s0[VDS];
+        let delvgd = (vgs - vds) - (s0[VGS] - s0[VDS]);
+        let cdhat = if s0[MODE] >= 0.0 {
+            s0[CD] - s0[GBD] * delvbd + s0[GMBS] * delvbs + s0[GM] * delvgs + s0[GDS] * delvds
+        } else {
+            s0[CD] - (s0[GBD] - s0[GMBS]) * delvbd - s0[GM] * delvgd + s0[GDS] * delvds
+        };
+        let cb = s0[CBS] + s0[CBD];
+        let cbhat = cb + s0[GBD] * delvbd + s0[GBS] * delvbs;
+        ConvTest {
+            cbhat,
+            cb,
+            cd_converged: (cdhat - s0[CD]).abs()
+                < CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL,
+            cb_converged: (cbhat - cb).abs()
+                <= CONV_RELTOL * cbhat.abs().max(cb.abs()) + CONV_ABSTOL,
+        }
+    }
+}
+
 /// Whether the bulk junction's tangent at `v0` (current `c0`, conductance `g0`, as
 /// [`bulk_diode`] gave them) still gives its current at `v` to within
 /// [`LATENCY_CURRENT_A`]. Below −3·vt the junction is linear (`gmin·v − isat`), so two points
@@ -765,23 +795,8 @@ impl Device for Mosfet {
             let mut vbd = vbs - vds;
             let mut vgd = vgs - vds;
             let vgdo = s0[VGS] - s0[VDS];
-            let delvbs = vbs - s0[VBS];
-            let delvbd = vbd - s0[VBD];
-            let delvgs = vgs - s0[VGS];
-            let delvds = vds - s0[VDS];
-            let delvgd = vgd - vgdo;
-            // Current convergence test of the previous evaluation (MOS1convTest).
-            let cdhat = if s0[MODE] >= 0.0 {
-                s0[CD] - s0[GBD] * delvbd + s0[GMBS] * delvbs + s0[GM] * delvgs + s0[GDS] * delvds
-            } else {
-                s0[CD] - (s0[GBD] - s0[GMBS]) * delvbd - s0[GM] * delvgd + s0[GDS] * delvds
-            };
-            let cbhat = s0[CBS] + s0[CBD] + s0[GBD] * delvbd + s0[GBS] * delvbs;
-            let cb = s0[CBS] + s0[CBD];
-            let cd_converged =
-                (cdhat - s0[CD]).abs() < CONV_RELTOL * cdhat.abs().max(s0[CD].abs()) + CONV_ABSTOL;
-            let cb_converged =
-                (cbhat - cb).abs() <= CONV_RELTOL * cbhat.abs().max(cb.abs()) + CONV_ABSTOL;
+            let conv = ConvTest::of(&s0, vbs, vgs, vds);
+            let (cbhat, cb) = (conv.cbhat, conv.cb);
             // ngspice's bypass test (mos1load.c): every controlling voltage and both
             // linearised currents within the Newton tolerances of the last evaluation.
             let small = |d: f64, now: f64, then: f64| {
@@ -789,16 +804,16 @@ impl Device for Mosfet {
             };
             bypass = ctx.bypass
                 && (!ctx.point_start || self.charge_free(tp))
-                && cd_converged
+                && conv.cd_converged
                 && (cbhat - cb).abs() < CONV_RELTOL * (cbhat.abs().max(cb.abs()) + CONV_ABSTOL)
-                && small(delvbs, vbs, s0[VBS])
-                && small(delvbd, vbd, s0[VBD])
-                && small(delvgs, vgs, s0[VGS])
-                && small(delvds, vds, s0[VDS]);
+                && small(vbs - s0[VBS], vbs, s0[VBS])
+                && small(vbd - s0[VBD], vbd, s0[VBD])
+                && small(vgs - s0[VGS], vgs, s0[VGS])
+                && small(vds - s0[VDS], vds, s0[VDS]);
             if bypass {
                 ctx.bypassed += 1;
                 (vbs, vgs, vds) = (s0[VBS], s0[VGS], s0[VDS]);
-            } else if !(cd_converged && cb_converged) {
+            } else if !(conv.cd_converged && conv.cb_converged) {
                 ctx.noncon += 1;
             }
             // Limiting against the previous iteration (von of the last evaluation).

@@ -31,12 +31,11 @@ const NONE: usize = usize::MAX;
 const REUSE_RTOL: f64 = 1e-13;
 
 /// Whether `now` moved from `then` by more than [`REUSE_RTOL`] (always, if either is NaN).
+/// Written so that a NaN on either side fails the comparison.
 #[inline]
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn moved(now: f64, then: f64) -> bool {
-    // Written so that a NaN on either side fails the comparison.
-    #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    let moved = !((now - then).abs() <= REUSE_RTOL * then.abs());
-    moved
+    !((now - then).abs() <= REUSE_RTOL * then.abs())
 }
 
 /// Outcome of a refactorization.

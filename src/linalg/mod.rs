@@ -7,6 +7,8 @@
 //! and [`Assembler::gather`] sums the buffer into the CSC values. Because every device owns
 //! disjoint slots, loading can run in parallel without locks.
 
+use std::ops::Range;
+
 mod gplu;
 mod lu;
 mod ordering;
@@ -110,6 +112,8 @@ impl PatternBuilder {
 pub struct GatherHalves {
     mat: [[Vec<(u32, u32)>; 2]; 2],
     rhs: [[Vec<(u32, u32)>; 2]; 2],
+    /// First value and first rhs entry of the second thread's half.
+    pub split: (usize, usize),
 }
 
 impl GatherHalves {
@@ -198,46 +202,51 @@ impl Assembler {
         values: &mut [f64],
         rhs: &mut [f64],
     ) {
-        let m = self.mat_map.len();
-        let r = self.rhs_map.len();
-        let (m0, r0) = (from.0.clamp(1, m), from.1.clamp(1, r));
-        let (ms, rs) = (split.0.clamp(m0, m), split.1.clamp(r0, r));
-        for (b, range) in [(0, m0..ms), (1, ms..m)] {
+        let (mat_ranges, rhs_ranges) = self.slot_ranges(from, split);
+        for (b, range) in mat_ranges.into_iter().enumerate() {
             for (&pos, &v) in self.mat_map[range.clone()].iter().zip(&mat_buf[b][range]) {
                 values[pos as usize] += v;
             }
         }
-        for (b, range) in [(0, r0..rs), (1, rs..r)] {
+        for (b, range) in rhs_ranges.into_iter().enumerate() {
             for (&eq, &v) in self.rhs_map[range.clone()].iter().zip(&rhs_buf[b][range]) {
                 rhs[eq as usize - 1] += v;
             }
         }
     }
 
-    /// [`Assembler::gather_onto`] planned for two threads: each takes the slots (of both
-    /// buffer pairs, in slot order) whose value or rhs position falls in its half, split at
-    /// value `vh` and rhs entry `rh`. Each position is summed by one thread in the same
-    /// order as the serial gather, so results are identical.
-    pub fn gather_halves(
+    /// The matrix and rhs slot ranges [`Assembler::gather_onto`] takes from each buffer pair:
+    /// slots from `from`, the first pair's below `split`.
+    fn slot_ranges(
         &self,
         from: (usize, usize),
         split: (usize, usize),
-        vh: usize,
-        rh: usize,
-    ) -> GatherHalves {
-        let m = self.mat_map.len();
-        let r = self.rhs_map.len();
+    ) -> ([Range<usize>; 2], [Range<usize>; 2]) {
+        let (m, r) = (self.mat_map.len(), self.rhs_map.len());
         let (m0, r0) = (from.0.clamp(1, m), from.1.clamp(1, r));
         let (ms, rs) = (split.0.clamp(m0, m), split.1.clamp(r0, r));
-        let mut plan = GatherHalves::default();
-        for (b, range) in [(0, m0..ms), (1, ms..m)] {
+        ([m0..ms, ms..m], [r0..rs, rs..r])
+    }
+
+    /// [`Assembler::gather_onto`] planned for two threads: each takes the slots (of both
+    /// buffer pairs, in slot order) whose value or rhs position falls in its half; the
+    /// halves split the values and the rhs in the middle. Each position is summed by one
+    /// thread in the same order as the serial gather, so results are identical.
+    pub fn gather_halves(&self, from: (usize, usize), split: (usize, usize)) -> GatherHalves {
+        let (vh, rh) = (self.nnz() / 2, self.n / 2);
+        let (mat_ranges, rhs_ranges) = self.slot_ranges(from, split);
+        let mut plan = GatherHalves {
+            split: (vh, rh),
+            ..Default::default()
+        };
+        for (b, range) in mat_ranges.into_iter().enumerate() {
             for slot in range {
                 let pos = self.mat_map[slot] as usize;
                 let t = usize::from(pos >= vh);
                 plan.mat[t][b].push((slot as u32, (pos - t * vh) as u32));
             }
         }
-        for (b, range) in [(0, r0..rs), (1, rs..r)] {
+        for (b, range) in rhs_ranges.into_iter().enumerate() {
             for slot in range {
                 let eq = self.rhs_map[slot] as usize - 1;
                 let t = usize::from(eq >= rh);
