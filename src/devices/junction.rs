@@ -315,6 +315,40 @@ pub(crate) mod bench {
             }
         }
 
+        /// Runs `f` on the device with the load context a [`Bench::load`] at `x` would get,
+        /// without loading (to call a device's own predicates on it).
+        pub fn with_ctx<R>(&mut self, x: &[f64], f: impl FnOnce(&D, &LoadCtx) -> R) -> R {
+            let [h1, h2, h3] = &self.hist;
+            let ctx = LoadCtx {
+                x,
+                mat: &mut self.mat,
+                rhs: &mut self.rhs,
+                state0: crate::devices::States::whole(&mut self.state0),
+                hist: [h1, h2, h3],
+                mode: self.mode,
+                init: InitPhase::Normal,
+                integ: &self.integ,
+                time: 0.0,
+                tstep: 1e-9,
+                tstop: 1e-6,
+                srcfact: 1.0,
+                sources_at_t0: false,
+                bypass: false,
+                point_start: true,
+                bypassed: 0,
+                latent: 0,
+                latency: self.latency,
+                gmin: self.gmin,
+                temp_k: self.temp_k,
+                uic: false,
+                uic_start: false,
+                step_index: 0,
+                attempt: 0,
+                noncon: 0,
+            };
+            f(&self.dev, &ctx)
+        }
+
         pub fn load(&mut self, x: &[f64], init: InitPhase) -> Stamp {
             assert_eq!(x.len(), self.n_eq);
             if !self.latency {

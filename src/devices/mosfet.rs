@@ -258,32 +258,42 @@ pub struct Mosfet {
     par: Params,
 }
 
-// State layout (offsets from `state`). Charges are followed by their currents.
+// State layout (offsets from `state`). Charges are followed by their currents. The four
+// voltages and the latency box come first: the fast latency test reads only the box.
 const VBD: usize = 0;
 const VBS: usize = 1;
 const VGS: usize = 2;
 const VDS: usize = 3;
-const CAPGS: usize = 4;
-const QGS: usize = 5;
-const CAPGD: usize = 7;
-const QGD: usize = 8;
-const CAPGB: usize = 10;
-const QGB: usize = 11;
-const QBD: usize = 13;
-const QBS: usize = 15;
-const VON: usize = 17;
-const VDSAT: usize = 18;
-const MODE: usize = 19;
-const CD: usize = 20;
-const CBS: usize = 21;
-const CBD: usize = 22;
-const GM: usize = 23;
-const GDS: usize = 24;
-const GMBS: usize = 25;
-const GBD: usize = 26;
-const GBS: usize = 27;
+/// The latency box ([`Mosfet::latency_box`]): bounds (V) on the present internal voltages
+/// inside which the last evaluation is certified latent. An empty box (lower bounds +∞)
+/// when it is not a candidate.
+const LO_BS: usize = 4;
+const HI_BS: usize = 5;
+const LO_BD: usize = 6;
+const HI_BD: usize = 7;
+const HI_GS: usize = 8;
+const HI_GD: usize = 9;
+const CAPGS: usize = 10;
+const QGS: usize = 11;
+const CAPGD: usize = 13;
+const QGD: usize = 14;
+const CAPGB: usize = 16;
+const QGB: usize = 17;
+const QBD: usize = 19;
+const QBS: usize = 21;
+const VON: usize = 23;
+const VDSAT: usize = 24;
+const MODE: usize = 25;
+const CD: usize = 26;
+const CBS: usize = 27;
+const CBD: usize = 28;
+const GM: usize = 29;
+const GDS: usize = 30;
+const GMBS: usize = 31;
+const GBD: usize = 32;
+const GBS: usize = 33;
 /// `off` hold bookkeeping ([`junction::hold_off`]).
-const HOLD: usize = 28;
+const HOLD: usize = 34;
 const N_STATES: usize = HOLD + junction::hold_states(3);
 
 // Matrix slot indices.
@@ -345,6 +355,75 @@ impl Mosfet {
             && channel_off(tp, &self.hot, vgs, vds, vbs)
             && tangent_exact(vbs, s0[VBS], s0[CBS], s0[GBS], tp.source_sat, vt, ctx.gmin)
             && tangent_exact(vbd, s0[VBD], s0[CBD], s0[GBD], tp.drain_sat, vt, ctx.gmin)
+    }
+
+    /// The fast form of [`Mosfet::latent`]: whether the present internal voltages lie in
+    /// the box stored with the last evaluation, inside which `latent` is certain to hold.
+    /// It reads six state words and the node voltages instead of the instance data, the
+    /// temperature cache and the whole state block; outside the box `latent` decides.
+    #[inline]
+    fn inside_latency_box(&self, ctx: &LoadCtx) -> bool {
+        let b = &ctx.state0[self.state + LO_BS..self.state + HI_GD + 1];
+        let typ = self.hot.typ;
+        let vbs = typ * ctx.v(self.b, self.sp);
+        let vgs = typ * ctx.v(self.g, self.sp);
+        let vds = typ * ctx.v(self.dp, self.sp);
+        let vbd = vbs - vds;
+        let gate_off = if vds >= 0.0 {
+            vgs <= b[HI_GS - LO_BS]
+        } else {
+            vgs - vds <= b[HI_GD - LO_BS]
+        };
+        gate_off
+            && vbs >= b[0]
+            && vbs <= b[HI_BS - LO_BS]
+            && vbd >= b[LO_BD - LO_BS]
+            && vbd <= b[HI_BD - LO_BS]
+    }
+
+    /// The latency box of the evaluation stored in `s0` (written to its `LO_BS..=HI_GD`):
+    /// every point with vbs in [LO_BS, HI_BS], vbd in [LO_BD, HI_BD] and, in the mode that
+    /// vds selects, vgs ≤ HI_GS or vgd ≤ HI_GD passes [`Mosfet::latent`]. The bounds:
+    /// - each junction within [`junction_interval`] of its stored voltage (its tangent
+    ///   stays within [`LATENCY_CURRENT_A`], and its conductance times the move stays
+    ///   under ABSTOL/4, so with gm = gds = gmbs = 0 both current convergence tests pass:
+    ///   |Δcd| = GBD·|Δvbd| and |Δcb| ≤ GBD·|Δvbd| + GBS·|Δvbs| ≤ ABSTOL/2);
+    /// - the gate below the threshold at the highest bulk voltage of the box (the
+    ///   threshold falls as vb rises when γ ≥ 0), so the channel is cut off.
+    ///
+    /// The gate has no lower bound: a gate that falls further keeps the channel off, which
+    /// keeps a transistor whose word line just went low latent.
+    fn latency_box(&self, tp: &Temp, s0: &mut [f64]) {
+        let p = &self.hot;
+        let empty = [f64::INFINITY, f64::NEG_INFINITY];
+        let candidate = self.charge_free(tp)
+            && s0[GM] == 0.0
+            && s0[GDS] == 0.0
+            && s0[GMBS] == 0.0
+            && p.gamma >= 0.0;
+        let (bs, bd) = if candidate {
+            (
+                junction_interval(s0[VBS], s0[GBS], tp.source_sat, tp.vt),
+                junction_interval(s0[VBD], s0[GBD], tp.drain_sat, tp.vt),
+            )
+        } else {
+            (empty, empty)
+        };
+        // A margin far above rounding and far below any voltage that matters.
+        const MARGIN_V: f64 = 1e-9;
+        let gate = |hi_b: f64| {
+            if hi_b.is_finite() {
+                threshold(tp, p, hi_b).0 - MARGIN_V
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
+        s0[LO_BS] = bs[0];
+        s0[HI_BS] = bs[1];
+        s0[LO_BD] = bd[0];
+        s0[HI_BD] = bd[1];
+        s0[HI_GS] = gate(bs[1]);
+        s0[HI_GD] = gate(bd[1]);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -623,6 +702,42 @@ fn tangent_exact(v: f64, v0: f64, c0: f64, g0: f64, isat: f64, vt: f64, gmin: f6
     (c - (c0 + g0 * (v - v0))).abs() <= LATENCY_CURRENT_A
 }
 
+/// The interval of junction voltages around the stored `v0` (conductance `g0`) inside
+/// which [`tangent_exact`] holds with a factor-2 margin and the current moves by at most
+/// `g0`·|Δv| ≤ ABSTOL/4 along the tangent. On the linear branch below −3·vt the interval
+/// may reach up to −3·vt (exact there); on the exponential branch it stays above −3·vt and
+/// keeps the Taylor remainder ½·(isat/vt²)·e^{vmax/vt}·d² under half of
+/// [`LATENCY_CURRENT_A`].
+fn junction_interval(v0: f64, g0: f64, isat: f64, vt: f64) -> [f64; 2] {
+    let conv = if g0 > 0.0 {
+        0.25 * CONV_ABSTOL / g0
+    } else {
+        f64::INFINITY
+    };
+    let linear = -3.0 * vt;
+    let [lo, hi] = if v0 <= linear {
+        // Up to −3·vt itself (the same expression `tangent_exact` compares with).
+        [v0 - conv, linear.min(v0 + conv)]
+    } else if isat <= 0.0 {
+        // No saturation current: gmin alone, exactly linear on both branches.
+        [v0 - conv, v0 + conv]
+    } else {
+        let d_max = (LATENCY_CURRENT_A * vt * vt / isat).sqrt();
+        let d = (d_max * (-(v0 + d_max).max(0.0) / (2.0 * vt)).exp())
+            .min(0.5 * (v0 - linear))
+            .min(conv);
+        [v0 - d, v0 + d]
+    };
+    // At most a volt each way, so a NaN or an infinite conductance bound cannot make the
+    // box unbounded; an empty box when nothing is certified.
+    let [lo, hi] = [lo.max(v0 - 1.0), hi.min(v0 + 1.0)];
+    if lo <= v0 && v0 <= hi {
+        [lo, hi]
+    } else {
+        [f64::INFINITY, f64::NEG_INFINITY]
+    }
+}
+
 /// Threshold `von` (V) and `sarg` = √(φ − vbs) (with ngspice's continuation for vbs > 0)
 /// at internal bulk–source voltage `vbs`.
 fn threshold(tp: &Temp, p: &Hot, vbs: f64) -> (f64, f64) {
@@ -741,14 +856,16 @@ impl Device for Mosfet {
     }
 
     fn load(&self, ctx: &mut LoadCtx) {
-        let tp = &*self.temp(ctx.temp_k);
-        if ctx.latency
+        let latency = ctx.latency
             && ctx.mode == Mode::Tran
             && ctx.init == InitPhase::Normal
-            && !ctx.uic_start
-            && self.charge_free(tp)
-            && self.latent(ctx, tp)
-        {
+            && !ctx.uic_start;
+        if latency && self.inside_latency_box(ctx) {
+            ctx.latent += 1;
+            return;
+        }
+        let tp = &*self.temp(ctx.temp_k);
+        if latency && self.charge_free(tp) && self.latent(ctx, tp) {
             // The stamps and states of the last evaluation stay where they are.
             ctx.latent += 1;
             return;
@@ -979,6 +1096,7 @@ impl Device for Mosfet {
             s0[GMBS] = gmbs;
             s0[GBD] = gbd;
             s0[GBS] = gbs;
+            self.latency_box(tp, s0);
         }
 
         // Right-hand side.
@@ -1353,6 +1471,102 @@ mod tests {
             !b.load(&[0.0, 0.2, 1.0, 0.001, 0.0], InitPhase::Normal)
                 .latent
         );
+    }
+
+    /// The latency box is inside the certified region: at every point of the box stored
+    /// with a cut-off evaluation (corners, edges and random interior points; gates far
+    /// below threshold included), the exact test [`Mosfet::latent`] holds. Evaluations
+    /// cover forward- and reverse-mode cut-off, source junctions slightly forward-biased,
+    /// at 0 V and deep in reverse, larger saturation currents, and γ = 0. The box must also
+    /// be useful: for the crossbar's access transistor it spans millivolts on the source
+    /// junction and the whole way to −3·vt on the drain junction.
+    #[test]
+    fn latency_box_lies_inside_the_certified_region() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        let mut boxes = 0;
+        let mut tested = 0;
+        for params in [
+            vec![("vto", 0.4), ("gamma", 0.4), ("phi", 0.7)],
+            vec![("vto", 0.5)],
+            vec![("vto", 0.3), ("gamma", 0.8), ("is", 1e-12)],
+        ] {
+            for (vd, vg, vs) in [
+                (0.2, 0.0, 0.0),
+                (0.2, 0.0, 1e-4),
+                (0.14, 0.0, -0.002),
+                (0.0, 0.0, 0.05),
+                (-0.05, 0.1, 0.0),
+                (0.3, 0.35, 0.001),
+                (0.001, 0.2, 0.0),
+            ] {
+                let mut b = bench("nmos", &params, geom(0.5e-6, 0.1e-6));
+                b.mode = Mode::Tran;
+                b.integ.set_step(1e-11, 1);
+                let x0 = x_of(&b, vd, vg, vs, 0.0);
+                b.load(&x0, InitPhase::Normal);
+                b.latency = true;
+                let st = b.dev.state;
+                let bx: [f64; 6] = b.state0[st + LO_BS..=st + HI_GD].try_into().unwrap();
+                let [lo_bs, hi_bs, lo_bd, hi_bd, hi_gs, hi_gd] = bx;
+                if lo_bs > hi_bs {
+                    continue;
+                }
+                boxes += 1;
+                for i in 0..400 {
+                    // Corners first, then uniform points; the gate anywhere up to its bound.
+                    let pick = |lo: f64, hi: f64, rng: &mut rand_xoshiro::Xoshiro256PlusPlus| {
+                        match i % 4 {
+                            0 => lo,
+                            1 => hi,
+                            _ => rng.random_range(lo..=hi),
+                        }
+                    };
+                    let vbs = pick(lo_bs, hi_bs, &mut rng);
+                    let vbd = pick(lo_bd, hi_bd, &mut rng);
+                    let vds = vbs - vbd;
+                    let g_hi = if vds >= 0.0 { hi_gs } else { hi_gd + vds };
+                    let vgs = g_hi
+                        - if i % 3 == 0 {
+                            0.0
+                        } else {
+                            rng.random_range(0.0..1.0)
+                        };
+                    // Internal voltages of an n-type device with the bulk at ground.
+                    let s = -vbs;
+                    let x = x_of(&b, s + vds, s + vgs, s, 0.0);
+                    let (inside, latent) = b.with_ctx(&x, |m, ctx| {
+                        let tp = m.temp(ctx.temp_k);
+                        (m.inside_latency_box(ctx), m.latent(ctx, &tp))
+                    });
+                    if inside {
+                        tested += 1;
+                        assert!(
+                            latent,
+                            "{params:?} at ({vd}, {vg}, {vs}): box {bx:?} admits \
+                             vbs {vbs:e} vbd {vbd:e} vgs {vgs:e}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            boxes >= 15 && tested > 5000,
+            "{boxes} boxes, {tested} points"
+        );
+        // The access transistor of the 1T1R bench: source junction at 0 V, drain at −0.2 V.
+        let mut b = bench(
+            "nmos",
+            &[("vto", 0.4), ("gamma", 0.4)],
+            geom(0.5e-6, 0.1e-6),
+        );
+        b.mode = Mode::Tran;
+        b.integ.set_step(1e-11, 1);
+        b.load(&x_of(&b, 0.2, 0.0, 0.0, 0.0), InitPhase::Normal);
+        let st = b.dev.state;
+        let vt = b.dev.temp(b.temp_k).vt;
+        assert!(b.state0[st + HI_BS] - b.state0[st + LO_BS] > 2e-3);
+        assert_eq!(b.state0[st + HI_BD], -3.0 * vt);
     }
 
     #[test]
