@@ -22,6 +22,9 @@ const DIAG_PREFERENCE: f64 = 1e-3;
 /// to a full factorization with pivoting.
 const REFACTOR_PIVOT_TOL: f64 = 1e-10;
 const NONE: usize = usize::MAX;
+/// Row and position indices of the stored patterns: half the bytes of `usize`, and the
+/// refactorization and solves stream these arrays from memory at every Newton iteration.
+type Idx = u32;
 /// Change detection: an entry of B that moved by at most this fraction of the value it had
 /// when its column was last computed counts as unchanged. Newton then solves with a matrix
 /// off by at most this much per entry, and its fixed point is off by that times the entry's
@@ -59,14 +62,14 @@ pub struct GpLu {
     /// B in CSC: column pointers, rows (B numbering), and for each entry the position of its
     /// value in the caller's (A's) values array.
     b_col_ptr: Vec<usize>,
-    b_row: Vec<usize>,
-    b_src: Vec<usize>,
+    b_row: Vec<Idx>,
+    b_src: Vec<Idx>,
     /// L (strictly lower, B row numbering) and U (strictly upper, step numbering) in CSC.
     l_ptr: Vec<usize>,
-    l_row: Vec<usize>,
+    l_row: Vec<Idx>,
     l_val: Vec<f64>,
     u_ptr: Vec<usize>,
-    u_row: Vec<usize>,
+    u_row: Vec<Idx>,
     u_val: Vec<f64>,
     u_diag: Vec<f64>,
     /// Row pivoted at step k, and its inverse (B row → step, or NONE).
@@ -74,7 +77,7 @@ pub struct GpLu {
     pinv: Vec<usize>,
     have_pattern: bool,
     /// `prow[u_row[p]]`: the work-vector row of each U entry (saves an indirection).
-    u_xrow: Vec<usize>,
+    u_xrow: Vec<Idx>,
     /// B's values (in B's CSC order) at the last successful factorization, and per B
     /// column whether the last refactorization recomputed it: partial refactorization redoes
     /// only the columns whose entries changed and the columns that depend on them through U
@@ -110,6 +113,12 @@ impl GpLu {
     /// Order the pattern (AMD on A + Aᵀ) and set up the permuted matrix.
     pub fn new(asm: &Assembler) -> Result<Self, SolveError> {
         let n = asm.n;
+        if n.max(asm.nnz()) > Idx::MAX as usize {
+            return Err(SolveError::Backend(format!(
+                "{n} unknowns and {} matrix entries exceed the solver's 32-bit indices",
+                asm.nnz()
+            )));
+        }
         let (perm, blk_end) = btf_order(asm)?;
         let block_starts = (1..n).filter(|&k| blk_end[k - 1] == k).collect();
         let mut perm_inv = vec![0usize; n];
@@ -127,8 +136,8 @@ impl GpLu {
                 .collect();
             entries.sort_unstable();
             for (r, k) in entries {
-                b_row.push(r);
-                b_src.push(k);
+                b_row.push(r as Idx);
+                b_src.push(k as Idx);
             }
             b_col_ptr[j + 1] = b_row.len();
         }
@@ -193,11 +202,11 @@ impl GpLu {
             // Scatter B[:, k] and find the columns of L that update it, in topological order.
             self.topo.clear();
             for p in self.b_col_ptr[k]..self.b_col_ptr[k + 1] {
-                let r = self.b_row[p];
-                self.x[r] = values[self.b_src[p]];
+                let r = self.b_row[p] as usize;
+                self.x[r] = values[self.b_src[p] as usize];
             }
             for p in self.b_col_ptr[k]..self.b_col_ptr[k + 1] {
-                let r = self.b_row[p];
+                let r = self.b_row[p] as usize;
                 if self.mark[r] != k {
                     self.dfs(r, k);
                 }
@@ -211,10 +220,10 @@ impl GpLu {
                     continue;
                 }
                 let xj = self.x[r];
-                self.u_row.push(j);
+                self.u_row.push(j as Idx);
                 self.u_val.push(xj);
                 for p in self.l_ptr[j]..self.l_ptr[j + 1] {
-                    self.x[self.l_row[p]] -= self.l_val[p] * xj;
+                    self.x[self.l_row[p] as usize] -= self.l_val[p] * xj;
                 }
             }
             self.u_ptr[k + 1] = self.u_row.len();
@@ -253,7 +262,7 @@ impl GpLu {
             self.pinv[pivot_row] = k;
             for &r in &self.topo {
                 if self.pinv[r] == NONE {
-                    self.l_row.push(r);
+                    self.l_row.push(r as Idx);
                     self.l_val.push(self.x[r] / pivot);
                 }
             }
@@ -264,10 +273,11 @@ impl GpLu {
         }
         self.have_pattern = true;
         self.u_xrow.clear();
-        self.u_xrow.extend(self.u_row.iter().map(|&j| self.prow[j]));
+        self.u_xrow
+            .extend(self.u_row.iter().map(|&j| self.prow[j as usize] as Idx));
         self.b_prev.clear();
         self.b_prev
-            .extend(self.b_src.iter().map(|&src| values[src]));
+            .extend(self.b_src.iter().map(|&src| values[src as usize]));
         self.two_way = self.plan_two_way();
         if self.two_way.is_some() && self.x_second.len() != n {
             self.x_second = vec![0.0; n];
@@ -290,7 +300,7 @@ impl GpLu {
         let weight = |k: usize| -> usize {
             let updates: usize = self.u_row[self.u_ptr[k]..self.u_ptr[k + 1]]
                 .iter()
-                .map(|&j| l_len(j))
+                .map(|&j| l_len(j as usize))
                 .sum();
             1 + l_len(k) + updates
         };
@@ -330,7 +340,7 @@ impl GpLu {
             if j != NONE {
                 let end = self.l_ptr[j + 1];
                 while self.child_pos[r] < end {
-                    let c = self.l_row[self.child_pos[r]];
+                    let c = self.l_row[self.child_pos[r]] as usize;
                     self.child_pos[r] += 1;
                     if self.mark[c] != k {
                         self.mark[c] = k;
@@ -474,10 +484,14 @@ impl Split {
 
 /// Forward substitution split at `mid`: the columns below the returned one include every
 /// column under `mid` whose L reaches rows at or past `mid`.
-fn fwd_serial_of(l_ptr: &[usize], l_row: &[usize], mid: usize) -> usize {
+fn fwd_serial_of(l_ptr: &[usize], l_row: &[Idx], mid: usize) -> usize {
     (0..mid)
         .rev()
-        .find(|&k| l_row[l_ptr[k]..l_ptr[k + 1]].iter().any(|&r| r >= mid))
+        .find(|&k| {
+            l_row[l_ptr[k]..l_ptr[k + 1]]
+                .iter()
+                .any(|&r| r as usize >= mid)
+        })
         .map_or(0, |k| k + 1)
 }
 
@@ -492,13 +506,13 @@ fn timed<R>(f: impl FnOnce() -> R) -> (R, f64) {
 /// The fixed patterns of B, L and U a refactorization reads, shared by its threads.
 struct FactorPattern<'a> {
     b_col_ptr: &'a [usize],
-    b_row: &'a [usize],
-    b_src: &'a [usize],
+    b_row: &'a [Idx],
+    b_src: &'a [Idx],
     l_ptr: &'a [usize],
-    l_row: &'a [usize],
+    l_row: &'a [Idx],
     u_ptr: &'a [usize],
-    u_row: &'a [usize],
-    u_xrow: &'a [usize],
+    u_row: &'a [Idx],
+    u_xrow: &'a [Idx],
     prow: &'a [usize],
 }
 
@@ -586,10 +600,10 @@ impl FactorPattern<'_> {
             let changed = b_src[b0..b1]
                 .iter()
                 .zip(prev.iter())
-                .fold(false, |c, (&src, &p)| c | moved(values[src], p));
+                .fold(false, |c, (&src, &p)| c | moved(values[src as usize], p));
             changed_columns += usize::from(changed);
             let (u0, u1) = (u_ptr[k], u_ptr[k + 1]);
-            let d = changed || u_row[u0..u1].iter().any(|&j| dirty[j - d_off]);
+            let d = changed || u_row[u0..u1].iter().any(|&j| dirty[j as usize - d_off]);
             dirty[k - d_off] = d;
             if !d {
                 continue;
@@ -597,23 +611,23 @@ impl FactorPattern<'_> {
             recomputed += 1;
             // A recomputed column takes all its present values.
             for ((&r, &src), p) in b_row[b0..b1].iter().zip(&b_src[b0..b1]).zip(prev) {
-                let v = values[src];
+                let v = values[src as usize];
                 *p = v;
-                x[r] = v;
+                x[r as usize] = v;
             }
             let mut col_max = 0.0f64;
             // U entries come in topological order: once row prow[j] is read, no later update
             // of this column writes it, so it is cleared at once.
             for p in u0..u1 {
-                let xr = u_xrow[p];
+                let xr = u_xrow[p] as usize;
                 let xj = x[xr];
                 x[xr] = 0.0;
                 u_val[p - u_off] = xj;
                 col_max = col_max.max(xj.abs());
-                let j = u_row[p];
+                let j = u_row[p] as usize;
                 let (l0, l1) = (l_ptr[j], l_ptr[j + 1]);
                 for (&r, &l) in l_row[l0..l1].iter().zip(&l_val[l0 - l_off..l1 - l_off]) {
-                    x[r] -= l * xj;
+                    x[r as usize] -= l * xj;
                 }
             }
             let pr = self.prow[k];
@@ -624,8 +638,8 @@ impl FactorPattern<'_> {
             // closed), so after this loop the work vector is clean again.
             let (l0, l1) = (l_ptr[k], l_ptr[k + 1]);
             for (&r, lv) in l_row[l0..l1].iter().zip(&mut l_val[l0 - l_off..l1 - l_off]) {
-                let v = x[r];
-                x[r] = 0.0;
+                let v = x[r as usize];
+                x[r as usize] = 0.0;
                 col_max = col_max.max(v.abs());
                 *lv = v * inv;
             }
@@ -741,10 +755,10 @@ struct Factors<'a> {
     prow: &'a [usize],
     u_diag: &'a [f64],
     l_ptr: &'a [usize],
-    l_row: &'a [usize],
+    l_row: &'a [Idx],
     l_val: &'a [f64],
     u_ptr: &'a [usize],
-    u_row: &'a [usize],
+    u_row: &'a [Idx],
     u_val: &'a [f64],
 }
 
@@ -759,7 +773,7 @@ impl Factors<'_> {
             if yk != 0.0 {
                 let (l0, l1) = (self.l_ptr[k], self.l_ptr[k + 1]);
                 for (&r, &l) in self.l_row[l0..l1].iter().zip(&self.l_val[l0..l1]) {
-                    work[r - off] -= l * yk;
+                    work[r as usize - off] -= l * yk;
                 }
             }
         }
@@ -774,7 +788,7 @@ impl Factors<'_> {
             if zk != 0.0 {
                 let (u0, u1) = (self.u_ptr[k], self.u_ptr[k + 1]);
                 for (&r, &u) in self.u_row[u0..u1].iter().zip(&self.u_val[u0..u1]) {
-                    y[r - off] -= u * zk;
+                    y[r as usize - off] -= u * zk;
                 }
             }
         }
