@@ -33,8 +33,9 @@ pub enum BenchKind {
         #[arg(long, default_value = "out/bench")]
         out: PathBuf,
         /// Runs of each simulator per size, interleaved (mtjsim, ngspice, mtjsim, …); the
-        /// table gives the fastest run and, in parentheses, the slowest. The machines this
-        /// was built on vary by up to 2× from minute to minute.
+        /// table gives the fastest run and, in parentheses, the slowest, and the speed-up of
+        /// each adjacent (mtjsim, ngspice) pair: the machines this was built on vary by up to
+        /// 3× from minute to minute, and a pair run back to back sees the same state.
         #[arg(long, default_value_t = 3)]
         repeat: usize,
     },
@@ -49,6 +50,8 @@ struct Measured {
 
 /// Several runs of one simulator on one netlist.
 struct Runs {
+    /// Wall seconds of each run, in the order they ran.
+    walls: Vec<f64>,
     fastest_s: f64,
     slowest_s: f64,
     peak_rss: u64,
@@ -58,10 +61,35 @@ struct Runs {
 impl Runs {
     fn of(runs: &[Measured]) -> Runs {
         Runs {
+            walls: runs.iter().map(|m| m.wall_s).collect(),
             fastest_s: runs.iter().map(|m| m.wall_s).fold(f64::INFINITY, f64::min),
             slowest_s: runs.iter().map(|m| m.wall_s).fold(0.0, f64::max),
             peak_rss: runs.iter().map(|m| m.peak_rss).max().unwrap_or(0),
             ok: runs.iter().all(|m| m.ok),
+        }
+    }
+
+    /// Speed-up of each run pair (`self` the reference, `ours` the runs interleaved with
+    /// it): "median (min–max)", or the one ratio.
+    fn pair_ratios(&self, ours: &Runs) -> String {
+        let mut r: Vec<f64> = self
+            .walls
+            .iter()
+            .zip(&ours.walls)
+            .map(|(ng, us)| ng / us)
+            .collect();
+        r.sort_by(f64::total_cmp);
+        match r.len() {
+            0 => "–".into(),
+            1 => format!("{:.1}×", r[0]),
+            k => {
+                let median = if k % 2 == 1 {
+                    r[k / 2]
+                } else {
+                    0.5 * (r[k / 2 - 1] + r[k / 2])
+                };
+                format!("{median:.1}× ({:.1}–{:.1})", r[0], r[k - 1])
+            }
         }
     }
 
@@ -114,9 +142,9 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mtjsim"));
     let have_ngspice = crate::testing::ngspice_available();
     println!(
-        "| N | unknowns | steps | Newton its | ngspice s | mtjsim s | speed-up | ngspice MB | mtjsim MB | max err (% range) |"
+        "| N | unknowns | steps | Newton its | ngspice s | mtjsim s | speed-up | pair speed-ups | ngspice MB | mtjsim MB | max err (% range) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut code = 0;
     for &n in sizes {
         let spec = CrossbarSpec::square(n);
@@ -163,7 +191,8 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i
             .ok()
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
-        let (mut ng_s, mut ng_mb, mut ratio, mut err) = (
+        let (mut ng_s, mut ng_mb, mut ratio, mut pairs, mut err) = (
+            "–".to_string(),
             "–".to_string(),
             "–".to_string(),
             "–".to_string(),
@@ -174,6 +203,7 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i
             ng_s = ng.wall_text();
             ng_mb = format!("{:.0}", ng.peak_rss as f64 / 1e6);
             ratio = format!("{:.1}×", ng.fastest_s / ours.fastest_s);
+            pairs = ng.pair_ratios(&ours);
             if let (Ok(a), Ok(b)) = (read_raw(&ng_raw), read_raw(&ours_raw))
                 && let (Some(a), Some(b)) = (a.last(), b.last())
             {
@@ -186,7 +216,7 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i
             }
         }
         println!(
-            "| {n} | {} | {} | {} | {ng_s} | {} | {ratio} | {ng_mb} | {:.0} | {err} |",
+            "| {n} | {} | {} | {} | {ng_s} | {} | {ratio} | {pairs} | {ng_mb} | {:.0} | {err} |",
             info["unknowns"],
             info["accepted_steps"],
             info["newton_iterations"],
