@@ -103,11 +103,13 @@ impl Runs {
     }
 }
 
-fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
+/// Runs `cmd` with its stderr in the file `log` (a pipe nobody reads would block a long
+/// run once its progress output filled the pipe's buffer).
+fn measure(cmd: &mut Command, log: &Path) -> std::io::Result<Measured> {
     let start = Instant::now();
     let child = cmd
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log)?)
         .spawn()?;
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
@@ -156,6 +158,10 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i
         let ours_raw = out.join(format!("xbar{n}_mtjsim.raw"));
         let summary = out.join(format!("xbar{n}_mtjsim.json"));
         let ng_raw = out.join(format!("xbar{n}_ngspice.raw"));
+        let (ours_log, ng_log) = (
+            out.join(format!("xbar{n}_mtjsim.log")),
+            out.join(format!("xbar{n}_ngspice.log")),
+        );
         let run_ngspice = have_ngspice && n <= ngspice_max;
         let mut ours_runs = Vec::new();
         let mut ng_runs = Vec::new();
@@ -168,6 +174,7 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i
                     .arg(&ours_raw)
                     .arg("--summary-json")
                     .arg(&summary),
+                &ours_log,
             );
             let Ok(ours) = ours else {
                 eprintln!("error: cannot start {}", exe.display());
@@ -181,6 +188,7 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i
                         .arg("-r")
                         .arg(&ng_raw)
                         .arg(&net),
+                    &ng_log,
                 )
             {
                 ng_runs.push(m);
@@ -224,7 +232,11 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i
             ours.peak_rss as f64 / 1e6
         );
         if !ours.ok {
-            eprintln!("mtjsim failed on {}", net.display());
+            eprintln!(
+                "mtjsim failed on {} (its messages: {})",
+                net.display(),
+                ours_log.display()
+            );
             code = 1;
         }
     }
