@@ -315,52 +315,19 @@ pub(crate) mod bench {
             }
         }
 
-        /// Runs `f` on the device with the load context a [`Bench::load`] at `x` would get,
-        /// without loading (to call a device's own predicates on it).
-        pub fn with_ctx<R>(&mut self, x: &[f64], f: impl FnOnce(&D, &LoadCtx) -> R) -> R {
-            let [h1, h2, h3] = &self.hist;
-            let ctx = LoadCtx {
-                x,
-                mat: &mut self.mat,
-                rhs: &mut self.rhs,
-                state0: crate::devices::States::whole(&mut self.state0),
-                hist: [h1, h2, h3],
-                mode: self.mode,
-                init: InitPhase::Normal,
-                integ: &self.integ,
-                time: 0.0,
-                tstep: 1e-9,
-                tstop: 1e-6,
-                srcfact: 1.0,
-                sources_at_t0: false,
-                bypass: false,
-                point_start: true,
-                bypassed: 0,
-                latent: 0,
-                latency: self.latency,
-                gmin: self.gmin,
-                temp_k: self.temp_k,
-                uic: false,
-                uic_start: false,
-                step_index: 0,
-                attempt: 0,
-                noncon: 0,
-            };
-            f(&self.dev, &ctx)
-        }
-
-        pub fn load(&mut self, x: &[f64], init: InitPhase) -> Stamp {
-            assert_eq!(x.len(), self.n_eq);
-            if !self.latency {
-                self.mat.fill(0.0);
-                self.rhs.fill(0.0);
-            }
-            let (mat, rhs) = (&mut self.mat, &mut self.rhs);
+        /// Runs `f` on the device with the load context a load at `x` gets (to load it, or
+        /// to call a device's own predicates on that context).
+        pub fn with_ctx<R>(
+            &mut self,
+            x: &[f64],
+            init: InitPhase,
+            f: impl FnOnce(&D, &mut LoadCtx) -> R,
+        ) -> R {
             let [h1, h2, h3] = &self.hist;
             let mut ctx = LoadCtx {
                 x,
-                mat,
-                rhs,
+                mat: &mut self.mat,
+                rhs: &mut self.rhs,
                 state0: crate::devices::States::whole(&mut self.state0),
                 hist: [h1, h2, h3],
                 mode: self.mode,
@@ -384,8 +351,19 @@ pub(crate) mod bench {
                 attempt: 0,
                 noncon: 0,
             };
-            self.dev.load(&mut ctx);
-            let (noncon, latent) = (ctx.noncon, ctx.latent > 0);
+            f(&self.dev, &mut ctx)
+        }
+
+        pub fn load(&mut self, x: &[f64], init: InitPhase) -> Stamp {
+            assert_eq!(x.len(), self.n_eq);
+            if !self.latency {
+                self.mat.fill(0.0);
+                self.rhs.fill(0.0);
+            }
+            let (noncon, latent) = self.with_ctx(x, init, |dev, ctx| {
+                dev.load(ctx);
+                (ctx.noncon, ctx.latent > 0)
+            });
             let mut values = vec![0.0; self.asm.nnz()];
             let mut b = vec![0.0; self.asm.n];
             self.asm.gather(&self.mat, &self.rhs, &mut values, &mut b);

@@ -1535,7 +1535,7 @@ mod tests {
                     // Internal voltages of an n-type device with the bulk at ground.
                     let s = -vbs;
                     let x = x_of(&b, s + vds, s + vgs, s, 0.0);
-                    let (inside, latent) = b.with_ctx(&x, |m, ctx| {
+                    let (inside, latent) = b.with_ctx(&x, InitPhase::Normal, |m, ctx| {
                         let tp = m.temp(ctx.temp_k);
                         (m.inside_latency_box(ctx), m.latent(ctx, &tp))
                     });
