@@ -359,8 +359,8 @@ impl Mosfet {
 
     /// The fast form of [`Mosfet::latent`]: whether the present internal voltages lie in
     /// the box stored with the last evaluation, inside which `latent` is certain to hold.
-    /// It reads six state words and the node voltages instead of the instance data, the
-    /// temperature cache and the whole state block; outside the box `latent` decides.
+    /// It reads six state words, the node voltages and the instance's node indices instead
+    /// of the temperature cache and the whole state block; outside the box `latent` decides.
     #[inline]
     fn inside_latency_box(&self, ctx: &LoadCtx) -> bool {
         let b = &ctx.state0[self.state + LO_BS..self.state + HI_GD + 1];
