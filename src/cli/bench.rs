@@ -60,10 +60,11 @@ struct Runs {
 
 impl Runs {
     fn of(runs: &[Measured]) -> Runs {
+        let walls: Vec<f64> = runs.iter().map(|m| m.wall_s).collect();
         Runs {
-            walls: runs.iter().map(|m| m.wall_s).collect(),
-            fastest_s: runs.iter().map(|m| m.wall_s).fold(f64::INFINITY, f64::min),
-            slowest_s: runs.iter().map(|m| m.wall_s).fold(0.0, f64::max),
+            fastest_s: walls.iter().copied().fold(f64::INFINITY, f64::min),
+            slowest_s: walls.iter().copied().fold(0.0, f64::max),
+            walls,
             peak_rss: runs.iter().map(|m| m.peak_rss).max().unwrap_or(0),
             ok: runs.iter().all(|m| m.ok),
         }
@@ -103,8 +104,8 @@ impl Runs {
     }
 }
 
-/// Runs `cmd` with its stderr in the file `log` (a pipe nobody reads would block a long
-/// run once its progress output filled the pipe's buffer).
+/// Runs `cmd` with its stderr in the file `log` (a pipe nobody reads blocks the child once
+/// its output fills the pipe's buffer).
 fn measure(cmd: &mut Command, log: &Path) -> std::io::Result<Measured> {
     let start = Instant::now();
     let child = cmd

@@ -340,7 +340,7 @@ impl Mosfet {
     /// ABSTOL, and the Newton iteration sees the same convergence verdict.
     fn latent(&self, ctx: &LoadCtx, tp: &Temp) -> bool {
         let s0 = &ctx.state0[self.state..self.state + N_STATES];
-        if s0[GM] != 0.0 || s0[GDS] != 0.0 || s0[GMBS] != 0.0 {
+        if !evaluated_cut_off(s0) {
             return false;
         }
         let typ = self.hot.typ;
@@ -363,22 +363,18 @@ impl Mosfet {
     /// of the temperature cache and the whole state block; outside the box `latent` decides.
     #[inline]
     fn inside_latency_box(&self, ctx: &LoadCtx) -> bool {
-        let b = &ctx.state0[self.state + LO_BS..self.state + HI_GD + 1];
+        let b = &ctx.state0[self.state..self.state + HI_GD + 1];
         let typ = self.hot.typ;
         let vbs = typ * ctx.v(self.b, self.sp);
         let vgs = typ * ctx.v(self.g, self.sp);
         let vds = typ * ctx.v(self.dp, self.sp);
         let vbd = vbs - vds;
         let gate_off = if vds >= 0.0 {
-            vgs <= b[HI_GS - LO_BS]
+            vgs <= b[HI_GS]
         } else {
-            vgs - vds <= b[HI_GD - LO_BS]
+            vgs - vds <= b[HI_GD]
         };
-        gate_off
-            && vbs >= b[0]
-            && vbs <= b[HI_BS - LO_BS]
-            && vbd >= b[LO_BD - LO_BS]
-            && vbd <= b[HI_BD - LO_BS]
+        gate_off && vbs >= b[LO_BS] && vbs <= b[HI_BS] && vbd >= b[LO_BD] && vbd <= b[HI_BD]
     }
 
     /// The latency box of the evaluation stored in `s0` (written to its `LO_BS..=HI_GD`):
@@ -396,11 +392,7 @@ impl Mosfet {
     fn latency_box(&self, tp: &Temp, s0: &mut [f64]) {
         let p = &self.hot;
         let empty = [f64::INFINITY, f64::NEG_INFINITY];
-        let candidate = self.charge_free(tp)
-            && s0[GM] == 0.0
-            && s0[GDS] == 0.0
-            && s0[GMBS] == 0.0
-            && p.gamma >= 0.0;
+        let candidate = self.charge_free(tp) && evaluated_cut_off(s0) && p.gamma >= 0.0;
         let (bs, bd) = if candidate {
             (
                 junction_interval(s0[VBS], s0[GBS], tp.source_sat, tp.vt),
@@ -642,6 +634,11 @@ fn bulk_diode(v: f64, isat: f64, vt: f64, gmin: f64) -> (f64, f64) {
         let ev = (v / vt).min(MAX_EXP_ARG).exp();
         (isat * (ev - 1.0) + gmin * v, isat * ev / vt + gmin)
     }
+}
+
+/// Whether the evaluation stored in `s0` had the channel cut off (no channel conductance).
+fn evaluated_cut_off(s0: &[f64]) -> bool {
+    s0[GM] == 0.0 && s0[GDS] == 0.0 && s0[GMBS] == 0.0
 }
 
 /// ngspice's current convergence test (MOS1convTest) of the evaluation stored in `s0`, at
@@ -1229,6 +1226,14 @@ mod tests {
         )
     }
 
+    /// An n-type transistor on the bench in a transient step of 10 ps.
+    fn tran_bench(params: &[(&str, f64)], g: Geometry) -> Bench<Mosfet> {
+        let mut b = bench("nmos", params, g);
+        b.mode = Mode::Tran;
+        b.integ.set_step(1e-11, 1);
+        b
+    }
+
     fn x_of(b: &Bench<Mosfet>, vd: f64, vg: f64, vs: f64, vb: f64) -> Vec<f64> {
         let mut x = vec![0.0; b.n_eq];
         x[1..5].copy_from_slice(&[vd, vg, vs, vb]);
@@ -1441,15 +1446,10 @@ mod tests {
     /// a gate above threshold is evaluated again.
     #[test]
     fn cut_off_transistor_is_latent_only_within_the_current_bound() {
-        let nmos = || bench("nmos", &[("vto", 0.5)], geom(1e-6, 1e-6));
-        let tran = |b: &mut Bench<Mosfet>| {
-            b.mode = Mode::Tran;
-            b.integ.set_step(1e-11, 1);
-        };
+        let nmos = || tran_bench(&[("vto", 0.5)], geom(1e-6, 1e-6));
         // Nodes: d = 1, g = 2, s = 3, b = 4 (grounded bulk as in a crossbar).
         let x0 = [0.0, 0.2, 0.0, 0.001, 0.0];
         let mut b = nmos();
-        tran(&mut b);
         assert!(
             !b.load(&x0, InitPhase::Normal).latent,
             "latency not offered"
@@ -1460,7 +1460,6 @@ mod tests {
         let kept = b.load(&near, InitPhase::Normal);
         assert!(kept.latent);
         let mut fresh = nmos();
-        tran(&mut fresh);
         let full = fresh.load(&near, InitPhase::Normal);
         for k in 1..4 {
             let err = (kept.current(&near, k) - full.current(&near, k)).abs();
@@ -1500,9 +1499,7 @@ mod tests {
                 (0.3, 0.35, 0.001),
                 (0.001, 0.2, 0.0),
             ] {
-                let mut b = bench("nmos", &params, geom(0.5e-6, 0.1e-6));
-                b.mode = Mode::Tran;
-                b.integ.set_step(1e-11, 1);
+                let mut b = tran_bench(&params, geom(0.5e-6, 0.1e-6));
                 let x0 = x_of(&b, vd, vg, vs, 0.0);
                 b.load(&x0, InitPhase::Normal);
                 b.latency = true;
@@ -1555,13 +1552,7 @@ mod tests {
             "{boxes} boxes, {tested} points"
         );
         // The access transistor of the 1T1R bench: source junction at 0 V, drain at −0.2 V.
-        let mut b = bench(
-            "nmos",
-            &[("vto", 0.4), ("gamma", 0.4)],
-            geom(0.5e-6, 0.1e-6),
-        );
-        b.mode = Mode::Tran;
-        b.integ.set_step(1e-11, 1);
+        let mut b = tran_bench(&[("vto", 0.4), ("gamma", 0.4)], geom(0.5e-6, 0.1e-6));
         b.load(&x_of(&b, 0.2, 0.0, 0.0, 0.0), InitPhase::Normal);
         let st = b.dev.state;
         let vt = b.dev.temp(b.temp_k).vt;
