@@ -92,5 +92,8 @@ pub struct Stats {
     /// Device evaluations replaced by the last one because it is exact at the present
     /// voltages to within `devices::LATENCY_CURRENT_A` (cut-off transistors, always on).
     pub latent_devices: usize,
+    /// Newton iterations that solved with the factors in hand instead of refactoring
+    /// (`.options chordtol`).
+    pub chord_iterations: usize,
     pub wall_seconds: f64,
 }

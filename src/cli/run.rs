@@ -141,6 +141,7 @@ fn summary_json(out: &SimOutput) -> String {
         "lu_columns_recomputed": out.lu_columns_recomputed,
         "device_bypasses": s.device_bypasses,
         "latent_devices": s.latent_devices,
+        "chord_iterations": s.chord_iterations,
         "wall_seconds": s.wall_seconds,
         "source_energy_j": out.source_energy_j,
     })

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use super::ordering::btf_order;
-use super::{Assembler, LinearSolver, SolveError};
+use super::{Assembler, Factored, LinearSolver, SolveError};
 use crate::spin_pair::SpinPair;
 
 /// Prefer the diagonal as pivot unless it is smaller than this fraction of the column's
@@ -85,6 +85,11 @@ pub struct GpLu {
     /// transistors that are on).
     b_prev: Vec<f64>,
     dirty: Vec<bool>,
+    /// Position in B's entries of each column's diagonal (the pattern always has it).
+    b_diag: Vec<Idx>,
+    /// Per B column, whether an entry moved since its last computation: found by
+    /// [`GpLu::factor_unless_close`]'s first pass and handed to the refactorization.
+    changed: Vec<bool>,
     /// Dense work vectors.
     x: Vec<f64>,
     mark: Vec<usize>,
@@ -141,6 +146,15 @@ impl GpLu {
             }
             b_col_ptr[j + 1] = b_row.len();
         }
+        let b_diag = (0..n)
+            .map(|j| {
+                let col = &b_row[b_col_ptr[j]..b_col_ptr[j + 1]];
+                let k = col
+                    .binary_search(&(j as Idx))
+                    .expect("the assembled pattern holds every diagonal entry");
+                (b_col_ptr[j] + k) as Idx
+            })
+            .collect();
         Ok(GpLu {
             n,
             perm,
@@ -161,6 +175,8 @@ impl GpLu {
             u_xrow: Vec::new(),
             b_prev: Vec::new(),
             dirty: vec![true; n],
+            b_diag,
+            changed: vec![false; n],
             x: vec![0.0; n],
             mark: vec![NONE; n],
             stack: Vec::with_capacity(n),
@@ -358,8 +374,48 @@ impl GpLu {
         }
     }
 
-    /// Numeric refactorization with the recorded pivots and patterns.
-    fn refactor(&mut self, values: &[f64]) -> Refactor {
+    /// First pass of [`GpLu::factor_unless_close`] over the columns `cols`: marks in
+    /// `changed` (indexed from `cols.start`) the columns with an entry that moved by more
+    /// than [`REUSE_RTOL`], and returns how many there are and whether every moved entry
+    /// stayed within `theta` of its row's and column's diagonal scale (see
+    /// [`LinearSolver::factor_unless_close`]).
+    fn classify(
+        &self,
+        values: &[f64],
+        theta: f64,
+        cols: std::ops::Range<usize>,
+        changed: &mut [bool],
+    ) -> (usize, bool) {
+        let diag = |j: usize| self.b_prev[self.b_diag[j] as usize].abs();
+        let (mut moved_columns, mut close) = (0, true);
+        let off = cols.start;
+        for k in cols {
+            let mut c = false;
+            for p in self.b_col_ptr[k]..self.b_col_ptr[k + 1] {
+                let (now, then) = (values[self.b_src[p] as usize], self.b_prev[p]);
+                if moved(now, then) {
+                    c = true;
+                    if close {
+                        let (di, dk) = (diag(self.b_row[p] as usize), diag(k));
+                        let scale = if di > 0.0 && dk > 0.0 {
+                            (di * dk).sqrt()
+                        } else {
+                            di.max(dk)
+                        };
+                        // Written so that a NaN is never close.
+                        close = (now - then).abs() <= theta * scale;
+                    }
+                }
+            }
+            changed[k - off] = c;
+            moved_columns += usize::from(c);
+        }
+        (moved_columns, close)
+    }
+
+    /// Numeric refactorization with the recorded pivots and patterns; with `classified`,
+    /// the columns whose entries moved are those [`GpLu::classify`] marked in `changed`.
+    fn refactor(&mut self, values: &[f64], classified: bool) -> Refactor {
         let n = self.n;
         self.refactorizations += 1;
         let pattern = FactorPattern {
@@ -373,6 +429,7 @@ impl GpLu {
             u_row: &self.u_row,
             prow: &self.prow,
         };
+        let changed = classified.then_some(&self.changed[..]);
         let columns = ColumnsMut {
             b_prev: &mut self.b_prev,
             dirty: &mut self.dirty,
@@ -387,13 +444,17 @@ impl GpLu {
                     columns.split_at(mid, self.b_col_ptr[mid], self.l_ptr[mid], self.u_ptr[mid]);
                 let (x, x_second) = (&mut self.x, &mut self.x_second);
                 let ((a, ta), (b, tb)) = pair.join(
-                    || timed(|| pattern.refactor_columns(values, 0..mid, x, first)),
-                    || timed(|| pattern.refactor_columns(values, mid..n, x_second, second)),
+                    || timed(|| pattern.refactor_columns(values, changed, 0..mid, x, first)),
+                    || {
+                        timed(|| {
+                            pattern.refactor_columns(values, changed, mid..n, x_second, second)
+                        })
+                    },
                 );
                 factor.record([ta, tb], n, &self.block_starts);
                 a.zip(b).map(|(a, b)| (a.0 + b.0, a.1 + b.1))
             }
-            None => pattern.refactor_columns(values, 0..n, &mut self.x, columns),
+            None => pattern.refactor_columns(values, changed, 0..n, &mut self.x, columns),
         };
         match outcome {
             Some((0, _)) => Refactor::Unchanged,
@@ -571,6 +632,7 @@ impl FactorPattern<'_> {
     fn refactor_columns(
         &self,
         values: &[f64],
+        classified: Option<&[bool]>,
         cols: std::ops::Range<usize>,
         x: &mut [f64],
         out: ColumnsMut<'_>,
@@ -597,10 +659,13 @@ impl FactorPattern<'_> {
             let prev = &mut b_prev[b0 - b_off..b1 - b_off];
             // Every entry is looked at anyway in the common unchanged case: a fold without
             // early exit has no data-dependent branch.
-            let changed = b_src[b0..b1]
-                .iter()
-                .zip(prev.iter())
-                .fold(false, |c, (&src, &p)| c | moved(values[src as usize], p));
+            let changed = match classified {
+                Some(c) => c[k],
+                None => b_src[b0..b1]
+                    .iter()
+                    .zip(prev.iter())
+                    .fold(false, |c, (&src, &p)| c | moved(values[src as usize], p)),
+            };
             changed_columns += usize::from(changed);
             let (u0, u1) = (u_ptr[k], u_ptr[k + 1]);
             let d = changed || u_row[u0..u1].iter().any(|&j| dirty[j as usize - d_off]);
@@ -668,13 +733,51 @@ impl LinearSolver for GpLu {
             return Ok(true);
         }
         if self.have_pattern {
-            match self.refactor(values) {
+            match self.refactor(values, false) {
                 Refactor::Done => return Ok(true),
                 Refactor::Unchanged => return Ok(false),
                 Refactor::PivotTooSmall => {}
             }
         }
         self.factor_full(values).map(|()| true)
+    }
+
+    fn factor_unless_close(&mut self, values: &[f64], theta: f64) -> Result<Factored, SolveError> {
+        if self.n == 0 || !self.have_pattern || !(theta > 0.0) {
+            return self.factor(values).map(|worked| {
+                if worked {
+                    Factored::Recomputed
+                } else {
+                    Factored::Unchanged
+                }
+            });
+        }
+        let n = self.n;
+        // `changed` is taken out so that both threads can read the rest of `self`.
+        let mut changed = std::mem::take(&mut self.changed);
+        let (moved_columns, close) = match self.two_way.zip(self.pair.as_deref()) {
+            Some((TwoWay { factor, .. }, pair)) => {
+                let (first, second) = changed.split_at_mut(factor.mid);
+                let ((ca, a), (cb, b)) = pair.join(
+                    || self.classify(values, theta, 0..factor.mid, first),
+                    || self.classify(values, theta, factor.mid..n, second),
+                );
+                (ca + cb, a && b)
+            }
+            None => self.classify(values, theta, 0..n, &mut changed),
+        };
+        self.changed = changed;
+        if moved_columns == 0 {
+            return Ok(Factored::Unchanged);
+        }
+        if close {
+            return Ok(Factored::KeptClose);
+        }
+        match self.refactor(values, true) {
+            Refactor::Done => Ok(Factored::Recomputed),
+            Refactor::Unchanged => Ok(Factored::Unchanged),
+            Refactor::PivotTooSmall => self.factor_full(values).map(|()| Factored::Recomputed),
+        }
     }
 
     fn factor_nnz(&self) -> usize {
@@ -1011,7 +1114,13 @@ mod tests {
                 let mut dummy = vec![0.0; n];
                 asm.gather(buf, &[0.0], &mut values, &mut dummy);
                 let mut x = b.clone();
-                lu.factor(&values).unwrap();
+                if round == 1 {
+                    // Through the classifying pass (too large a move to keep the factors).
+                    let outcome = lu.factor_unless_close(&values, 1e-6).unwrap();
+                    assert_eq!(outcome, Factored::Recomputed);
+                } else {
+                    lu.factor(&values).unwrap();
+                }
                 lu.solve(&mut x);
                 let r = asm.residual(&values, &x, &b);
                 assert!(r.iter().all(|v| v.abs() < 1e-12), "round {round}");
@@ -1028,6 +1137,62 @@ mod tests {
         for (a, b) in serial.iter().zip(&parallel) {
             assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
         }
+    }
+
+    /// `factor_unless_close` keeps the factors only for moves within `theta` of the
+    /// diagonal scale; chord steps with kept factors converge to the new matrix's solution
+    /// (not the old one's); equal values, large moves and NaNs are told apart.
+    #[test]
+    fn chord_steps_with_kept_factors_reach_the_new_solution() {
+        let n = 30;
+        let mut m = Tridiagonal::new(n, n, |i| 3.0 + i as f64 * 0.01, -1.0, -1.2);
+        let mut lu = GpLu::new(&m.asm).unwrap();
+        let b: Vec<f64> = (0..n).map(|i| 1.0 - 0.05 * i as f64).collect();
+        let theta = 0.03;
+        assert_eq!(
+            lu.factor_unless_close(&m.values(), theta).unwrap(),
+            Factored::Recomputed
+        );
+        assert_eq!(
+            lu.factor_unless_close(&m.values(), theta).unwrap(),
+            Factored::Unchanged
+        );
+        // 2 % of the diagonal scale (about 3.1) on one off-diagonal entry: kept.
+        *m.entry(12, 13) -= 0.02 * 3.1;
+        let values = m.values();
+        let before = (lu.refactorizations, lu.full_factorizations);
+        assert_eq!(
+            lu.factor_unless_close(&values, theta).unwrap(),
+            Factored::KeptClose
+        );
+        assert_eq!((lu.refactorizations, lu.full_factorizations), before);
+        // The old factors alone solve the old matrix, not this one ...
+        let mut x_old = b.clone();
+        lu.solve(&mut x_old);
+        let stale = m.asm.residual(&values, &x_old, &b);
+        assert!(stale.iter().any(|v| v.abs() > 1e-4), "the move must matter");
+        // ... while chord steps x ← x + A₀⁻¹(b − A·x) contract to A's solution.
+        let mut x = vec![0.0; n];
+        let mut r = vec![0.0; n];
+        for _ in 0..12 {
+            m.asm.residual_into(&values, &x, &b, &mut r);
+            lu.solve(&mut r);
+            x.iter_mut().zip(&r).for_each(|(x, d)| *x += d);
+        }
+        m.asm.residual_into(&values, &x, &b, &mut r);
+        let worst = r.iter().fold(0.0f64, |w, v| w.max(v.abs()));
+        assert!(worst < 1e-12, "chord residual {worst}");
+        // 10 % of the scale: refactored; a NaN is never close.
+        *m.entry(12, 13) -= 0.1 * 3.1;
+        assert_eq!(
+            lu.factor_unless_close(&m.values(), theta).unwrap(),
+            Factored::Recomputed
+        );
+        *m.entry(12, 13) = f64::NAN;
+        assert_ne!(
+            lu.factor_unless_close(&m.values(), theta),
+            Ok(Factored::KeptClose)
+        );
     }
 
     fn pb_slots(slots: &[usize]) -> usize {

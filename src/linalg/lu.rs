@@ -26,6 +26,17 @@ impl std::fmt::Display for SolveError {
     }
 }
 
+/// What [`LinearSolver::factor_unless_close`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factored {
+    /// The factors now describe the given values.
+    Recomputed,
+    /// The values equal those of the factors in hand (to within last bits).
+    Unchanged,
+    /// The values moved, but little enough that the factors in hand were kept.
+    KeptClose,
+}
+
 /// A sparse direct solver for a fixed pattern: analyse once, factor many times.
 pub trait LinearSolver: Send {
     /// Numeric factorization of the matrix with the pattern given at construction.
@@ -41,6 +52,18 @@ pub trait LinearSolver: Send {
     /// Stored nonzeros of the factors (fill-in diagnostics); 0 if unknown.
     fn factor_nnz(&self) -> usize {
         0
+    }
+    /// Like [`LinearSolver::factor`], but keeps the factors in hand when every entry moved
+    /// by at most `theta` times the geometric mean of its row's and column's diagonal
+    /// magnitudes (the larger one when either is zero) at their last factorization: the
+    /// caller then solves a residual equation with them (a chord step of Newton's method).
+    /// A backend that cannot tell always factors.
+    fn factor_unless_close(&mut self, values: &[f64], _theta: f64) -> Result<Factored, SolveError> {
+        Ok(if self.factor(values)? {
+            Factored::Recomputed
+        } else {
+            Factored::Unchanged
+        })
     }
 }
 

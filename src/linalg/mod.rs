@@ -14,7 +14,7 @@ mod lu;
 mod ordering;
 
 pub use gplu::GpLu;
-pub use lu::{LinearSolver, SolveError, SparseLu};
+pub use lu::{Factored, LinearSolver, SolveError, SparseLu};
 
 /// Slot 0 of every stamp buffer is the trash slot: stamps that touch ground land there.
 pub const TRASH: usize = 0;
@@ -173,6 +173,19 @@ impl Assembler {
         column.binary_search(&r).ok().map(|k| self.col_ptr[c] + k)
     }
 
+    /// The residual `out = rhs − A·x` of the assembled system (`values` in CSC order).
+    pub fn residual_into(&self, values: &[f64], x: &[f64], rhs: &[f64], out: &mut [f64]) {
+        out.copy_from_slice(rhs);
+        for (c, &xc) in x.iter().enumerate().take(self.n) {
+            if xc != 0.0 {
+                let col = self.col_ptr[c]..self.col_ptr[c + 1];
+                for (&r, &a) in self.row_idx[col.clone()].iter().zip(&values[col]) {
+                    out[r] -= a * xc;
+                }
+            }
+        }
+    }
+
     /// Sum stamp buffers into CSC `values` (len nnz) and `rhs` (len n, unknown order).
     pub fn gather(&self, mat_buf: &[f64], rhs_buf: &[f64], values: &mut [f64], rhs: &mut [f64]) {
         let (m, r) = (self.mat_map.len(), self.rhs_map.len());
@@ -272,12 +285,8 @@ impl Assembler {
 
     /// Residual `b − A·x` (for diagnostics), with `x` and `b` in unknown order.
     pub fn residual(&self, values: &[f64], x: &[f64], b: &[f64]) -> Vec<f64> {
-        let mut r = b.to_vec();
-        for (c, xc) in x.iter().enumerate().take(self.n) {
-            for k in self.col_ptr[c]..self.col_ptr[c + 1] {
-                r[self.row_idx[k]] -= values[k] * xc;
-            }
-        }
+        let mut r = vec![0.0; b.len()];
+        self.residual_into(values, x, b, &mut r);
         r
     }
 }
