@@ -743,7 +743,7 @@ impl LinearSolver for GpLu {
     }
 
     fn factor_unless_close(&mut self, values: &[f64], theta: f64) -> Result<Factored, SolveError> {
-        if self.n == 0 || !self.have_pattern || !(theta > 0.0) {
+        if self.n == 0 || !self.have_pattern || theta.is_nan() || theta <= 0.0 {
             return self.factor(values).map(|worked| {
                 if worked {
                     Factored::Recomputed
