@@ -380,6 +380,35 @@ fn chord_steps_keep_the_1t1r_answer() {
     assert!(cmp.passes(1e-9, 1e-9), "{cmp}");
 }
 
+/// Only states read at earlier points are shifted into the history: in the 16×16 1T1R read
+/// the charge-free access transistors keep none (their words are their last operating point),
+/// the bit- and source-line capacitors keep their charge and current; a gate capacitance
+/// (`cgso`) gives the transistors charges, and then all their words keep a history too.
+#[test]
+fn only_states_with_charges_keep_a_history() {
+    let mut s = spec(16, 16);
+    s.cell = Cell::OneT1R;
+    let plain = array::netlist(&s);
+    let circuit = parse(&plain, Path::new("."));
+    let sys = mtjsim::analysis::System::new(&circuit).unwrap();
+    let caps = circuit
+        .elements
+        .iter()
+        .filter(|e| matches!(e.kind, ElementKind::Capacitor { .. }))
+        .count();
+    assert!(caps >= 2 * 16 * 16, "{caps} capacitors");
+    assert_eq!(sys.history_words(), 2 * caps);
+    assert!(sys.history_words() * 5 < sys.states[0].len());
+    let model = plain
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with(".model") && l.contains("nmos"))
+        .expect("an nmos model card")
+        .to_string();
+    let charged = plain.replacen(&model, &format!("{model} cgso=1e-10"), 1);
+    let sys = mtjsim::analysis::System::new(&parse(&charged, Path::new("."))).unwrap();
+    assert_eq!(sys.history_words(), sys.states[0].len());
+}
+
 /// `.options bypass=1` (ngspice's BYPASS, off by default): transistors whose voltages and
 /// currents moved less than the Newton tolerances since their last evaluation at the same
 /// time point reuse it. On the generated 16×16 1T1R read most loads of the 240 cut-off

@@ -435,6 +435,7 @@ crosscheck! {
     latch_nodeset_op,
     latch_ic_tran,
     crossbar_1t1r_4x4,
+    nmos_stiff_retry,
     // netlist language
     subckt_params_nested,
     param_expressions,

@@ -159,6 +159,10 @@ pub struct System {
     pub x: Vec<f64>,
     /// states[0] = present point, states[1..4] = accepted history.
     pub states: [Vec<f64>; 4],
+    /// The state words that are read at earlier points (`Device::keeps_state_history`),
+    /// as sorted, merged ranges: only they are shifted into states[1..4] and restored after
+    /// a rejected attempt; the rest live in states[0] alone.
+    history: Vec<Range<usize>>,
     pub integ: Integrator,
     pub options: Options,
     pub tstep: f64,
@@ -206,6 +210,8 @@ impl System {
         let general: Vec<usize> = (0..devices.len()).filter(|&i| !bulk[i]).collect();
         // Per general device: (matrix slots, rhs slots, states) allocated before it.
         let mut starts: Vec<(usize, usize, usize)> = Vec::with_capacity(general.len());
+        // Each device's state words allocated in the second pass.
+        let mut state_ranges: Vec<(usize, Range<usize>)> = Vec::with_capacity(devices.len());
         let general_slots;
         {
             let mut s = Setup {
@@ -238,8 +244,10 @@ impl System {
             };
             // Bulk linear devices first, so the general devices' slots and states form one
             // contiguous range each (gathered per iteration, split for parallel loads).
-            for (d, _) in devices.iter_mut().zip(&bulk).filter(|(_, b)| **b) {
-                d.setup_slots(&mut s)?;
+            for (i, _) in bulk.iter().enumerate().filter(|(_, b)| **b) {
+                let before = s.n_states;
+                devices[i].setup_slots(&mut s)?;
+                state_ranges.push((i, before..s.n_states));
             }
             general_slots = (s.pattern.mat_slot_count(), s.pattern.rhs_slot_count());
             for &i in &general {
@@ -248,11 +256,32 @@ impl System {
                     s.pattern.rhs_slot_count(),
                     s.n_states,
                 ));
+                let before = s.n_states;
                 devices[i].setup_slots(&mut s)?;
+                state_ranges.push((i, before..s.n_states));
             }
             n_eq = s.n_eq;
             n_states = s.n_states;
         }
+        let history = if first_pass_allocated {
+            // States allocated outside the per-device ranges: keep them all.
+            std::iter::once(0..n_states).collect()
+        } else {
+            let mut merged: Vec<Range<usize>> = Vec::new();
+            let mut kept: Vec<Range<usize>> = state_ranges
+                .into_iter()
+                .filter(|(i, r)| !r.is_empty() && devices[*i].keeps_state_history())
+                .map(|(_, r)| r)
+                .collect();
+            kept.sort_by_key(|r| r.start);
+            for r in kept {
+                match merged.last_mut() {
+                    Some(last) if last.end == r.start => last.end = r.end,
+                    _ => merged.push(r),
+                }
+            }
+            merged
+        };
         let is_current = eq_names.iter().map(|n| n.ends_with("#branch")).collect();
         let nonlinear = devices.iter().any(|d| d.is_nonlinear());
         let mat_slots = pattern.mat_slot_count();
@@ -348,6 +377,7 @@ impl System {
             solver: Box::new(solver),
             x: vec![0.0; n_eq],
             states: std::array::from_fn(|_| vec![0.0; n_states]),
+            history,
             integ,
             options: circuit.options.clone(),
             tstep: 0.0,
@@ -748,8 +778,24 @@ impl System {
         })
     }
 
-    /// Shift state history after an accepted time point: states[k] ← states[k−1].
+    /// Shift state history after an accepted time point: states[k] ← states[k−1], for the
+    /// words that keep a history. When they are few (a crossbar's charge-free access
+    /// transistors hold 90 % of the words), copying them down the history is cheaper than
+    /// rotating the buffers, which needs the whole present state copied back into
+    /// states[0]; either way states[0] keeps the accepted point.
     pub fn rotate_states(&mut self) {
+        let n = self.states[0].len();
+        let kept: usize = self.history.iter().map(|r| r.len()).sum();
+        if kept * (self.states.len() - 1) < n {
+            for k in (1..self.states.len()).rev() {
+                let (older, newer) = self.states.split_at_mut(k);
+                let (from, to) = (&older[k - 1], &mut newer[0]);
+                for r in &self.history {
+                    to[r.clone()].copy_from_slice(&from[r.clone()]);
+                }
+            }
+            return;
+        }
         self.states.rotate_right(1);
         let (first, rest) = self.states.split_at_mut(1);
         let (to, from) = (&mut first[0], &rest[0]);
@@ -767,11 +813,20 @@ impl System {
         }
     }
 
+    /// State words shifted into the history at every accepted point, out of
+    /// `states[0].len()` (see `Device::keeps_state_history`).
+    pub fn history_words(&self) -> usize {
+        self.history.iter().map(|r| r.len()).sum()
+    }
+
     /// Make the present states those of the last accepted point again, after a rejected
-    /// attempt wrote them.
+    /// attempt wrote them (the words with a history; the others keep the attempt's last
+    /// evaluation).
     pub fn restore_present_states(&mut self) {
         let (s0, s1) = self.states.split_at_mut(1);
-        s0[0].copy_from_slice(&s1[0]);
+        for r in &self.history {
+            s0[0][r.clone()].copy_from_slice(&s1[0][r.clone()]);
+        }
         self.stamps_synced = false;
     }
 

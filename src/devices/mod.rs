@@ -348,6 +348,14 @@ pub trait Device: Send + Sync {
     fn needs_final_reload(&self) -> bool {
         true
     }
+    /// Are this device's states ever read at an earlier time point (`LoadCtx::hist`,
+    /// truncation error)? A device whose states hold only its last operating point answers
+    /// no; a transient then shifts none of its words into the history and does not restore
+    /// them after a rejected attempt (they keep that attempt's last evaluation, which is
+    /// what limiting and the convergence test compare against).
+    fn keeps_state_history(&self) -> bool {
+        true
+    }
     /// Does every load write each of this device's matrix and rhs slots with `=` (never
     /// `+=`), or leave them all untouched when it reuses its last evaluation
     /// ([`LoadCtx::latency`])? The system then does not clear its slots between loads.

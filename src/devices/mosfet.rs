@@ -1174,6 +1174,11 @@ impl Device for Mosfet {
         self.hot.gate_caps || !(zero(p.cbd) && zero(p.cbs) && zero(p.cj) && zero(p.cjsw))
     }
 
+    fn keeps_state_history(&self) -> bool {
+        // Only the charges (and their capacitances) are read at earlier points.
+        self.needs_final_reload()
+    }
+
     fn quantities(&self, _x: &[f64], s: &[f64]) -> Vec<(&'static str, f64)> {
         let s = &s[self.state..self.state + N_STATES];
         let typ = self.par.typ;
