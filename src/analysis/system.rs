@@ -163,6 +163,8 @@ pub struct System {
     /// as sorted, merged ranges: only they are shifted into states[1..4] and restored after
     /// a rejected attempt; the rest live in states[0] alone.
     history: Vec<Range<usize>>,
+    /// Their total length (decides at every step how the history is shifted).
+    history_words: usize,
     pub integ: Integrator,
     pub options: Options,
     pub tstep: f64,
@@ -267,14 +269,12 @@ impl System {
             // States allocated outside the per-device ranges: keep them all.
             std::iter::once(0..n_states).collect()
         } else {
+            // The ranges come in allocation order: adjacent kept ones merge.
             let mut merged: Vec<Range<usize>> = Vec::new();
-            let mut kept: Vec<Range<usize>> = state_ranges
-                .into_iter()
-                .filter(|(i, r)| !r.is_empty() && devices[*i].keeps_state_history())
-                .map(|(_, r)| r)
-                .collect();
-            kept.sort_by_key(|r| r.start);
-            for r in kept {
+            for (i, r) in state_ranges {
+                if r.is_empty() || !devices[i].keeps_state_history() {
+                    continue;
+                }
                 match merged.last_mut() {
                     Some(last) if last.end == r.start => last.end = r.end,
                     _ => merged.push(r),
@@ -282,6 +282,7 @@ impl System {
             }
             merged
         };
+        let history_words: usize = history.iter().map(|r| r.len()).sum();
         let is_current = eq_names.iter().map(|n| n.ends_with("#branch")).collect();
         let nonlinear = devices.iter().any(|d| d.is_nonlinear());
         let mat_slots = pattern.mat_slot_count();
@@ -378,6 +379,7 @@ impl System {
             x: vec![0.0; n_eq],
             states: std::array::from_fn(|_| vec![0.0; n_states]),
             history,
+            history_words,
             integ,
             options: circuit.options.clone(),
             tstep: 0.0,
@@ -689,13 +691,13 @@ impl System {
         worst: &mut Vec<(usize, f64)>,
     ) -> Result<usize, NewtonFailure> {
         let max_iter = p.max_iter.max(1);
-        let mut chord_failed = false;
+        let mut last_was_chord = false;
         for iter in 0..max_iter {
             let noncon = self.load(p, init, false, iter > 0);
             self.stats.newton_iterations += 1;
             // A transient's confirming iterations may keep the factors when the matrix moved
             // little (a chord step); never twice in a row, so Newton keeps converging fast.
-            let theta = if iter > 0 && !chord_failed && p.mode == Mode::Tran {
+            let theta = if iter > 0 && !last_was_chord && p.mode == Mode::Tran {
                 self.chord_tol
             } else {
                 0.0
@@ -760,7 +762,7 @@ impl System {
                 self.load(p, InitPhase::Normal, false, false);
                 return Ok(1);
             }
-            chord_failed = chord && iter > 0;
+            last_was_chord = chord;
             if converged && noncon == 0 && !was_init && iter > 0 {
                 // Reload so the states (charges, limited voltages) correspond to the final x
                 // (devices whose voltages did not move beyond the tolerances may bypass).
@@ -784,9 +786,7 @@ impl System {
     /// rotating the buffers, which needs the whole present state copied back into
     /// states[0]; either way states[0] keeps the accepted point.
     pub fn rotate_states(&mut self) {
-        let n = self.states[0].len();
-        let kept: usize = self.history.iter().map(|r| r.len()).sum();
-        if kept * (self.states.len() - 1) < n {
+        if self.history_words * (self.states.len() - 1) < self.states[0].len() {
             for k in (1..self.states.len()).rev() {
                 let (older, newer) = self.states.split_at_mut(k);
                 let (from, to) = (&older[k - 1], &mut newer[0]);
@@ -816,7 +816,7 @@ impl System {
     /// State words shifted into the history at every accepted point, out of
     /// `states[0].len()` (see `Device::keeps_state_history`).
     pub fn history_words(&self) -> usize {
-        self.history.iter().map(|r| r.len()).sum()
+        self.history_words
     }
 
     /// Make the present states those of the last accepted point again, after a rejected

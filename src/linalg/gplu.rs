@@ -41,6 +41,16 @@ fn moved(now: f64, then: f64) -> bool {
     !((now - then).abs() <= REUSE_RTOL * then.abs())
 }
 
+/// Whether any entry of a B column moved (see [`moved`]): `src` are the entries' positions in
+/// `values`, `prev` their values at the column's last computation. Every entry is looked at
+/// anyway in the common unchanged case: a fold without early exit has no data-dependent branch.
+#[inline]
+fn column_moved(values: &[f64], src: &[Idx], prev: &[f64]) -> bool {
+    src.iter()
+        .zip(prev)
+        .fold(false, |c, (&s, &p)| c | moved(values[s as usize], p))
+}
+
 /// Outcome of a refactorization.
 enum Refactor {
     Done,
@@ -374,6 +384,23 @@ impl GpLu {
         }
     }
 
+    /// Refactorization (`classified`: with the change flags [`GpLu::classify`] left in
+    /// `changed`), or a full factorization when there is no pattern yet or a pivot became
+    /// too small. `Ok(false)`: nothing was recomputed.
+    fn factor_with(&mut self, values: &[f64], classified: bool) -> Result<bool, SolveError> {
+        if self.n == 0 {
+            return Ok(true);
+        }
+        if self.have_pattern {
+            match self.refactor(values, classified) {
+                Refactor::Done => return Ok(true),
+                Refactor::Unchanged => return Ok(false),
+                Refactor::PivotTooSmall => {}
+            }
+        }
+        self.factor_full(values).map(|()| true)
+    }
+
     /// First pass of [`GpLu::factor_unless_close`] over the columns `cols`: marks in
     /// `changed` (indexed from `cols.start`) the columns with an entry that moved by more
     /// than [`REUSE_RTOL`], and returns how many there are and whether every moved entry
@@ -392,11 +419,7 @@ impl GpLu {
         for k in cols {
             let entries = self.b_col_ptr[k]..self.b_col_ptr[k + 1];
             let (src, prev) = (&self.b_src[entries.clone()], &self.b_prev[entries.clone()]);
-            // The common unchanged column costs one branch-free fold, as in the refactorization.
-            let c = src
-                .iter()
-                .zip(prev)
-                .fold(false, |c, (&s, &p)| c | moved(values[s as usize], p));
+            let c = column_moved(values, src, prev);
             changed[k - off] = c;
             moved_columns += usize::from(c);
             if c && close {
@@ -663,14 +686,9 @@ impl FactorPattern<'_> {
         for k in cols {
             let (b0, b1) = (b_col_ptr[k], b_col_ptr[k + 1]);
             let prev = &mut b_prev[b0 - b_off..b1 - b_off];
-            // Every entry is looked at anyway in the common unchanged case: a fold without
-            // early exit has no data-dependent branch.
             let changed = match classified {
                 Some(c) => c[k],
-                None => b_src[b0..b1]
-                    .iter()
-                    .zip(prev.iter())
-                    .fold(false, |c, (&src, &p)| c | moved(values[src as usize], p)),
+                None => column_moved(values, &b_src[b0..b1], prev),
             };
             changed_columns += usize::from(changed);
             let (u0, u1) = (u_ptr[k], u_ptr[k + 1]);
@@ -735,28 +753,12 @@ impl MapOrNone for usize {
 
 impl LinearSolver for GpLu {
     fn factor(&mut self, values: &[f64]) -> Result<bool, SolveError> {
-        if self.n == 0 {
-            return Ok(true);
-        }
-        if self.have_pattern {
-            match self.refactor(values, false) {
-                Refactor::Done => return Ok(true),
-                Refactor::Unchanged => return Ok(false),
-                Refactor::PivotTooSmall => {}
-            }
-        }
-        self.factor_full(values).map(|()| true)
+        self.factor_with(values, false)
     }
 
     fn factor_unless_close(&mut self, values: &[f64], theta: f64) -> Result<Factored, SolveError> {
         if self.n == 0 || !self.have_pattern || theta.is_nan() || theta <= 0.0 {
-            return self.factor(values).map(|worked| {
-                if worked {
-                    Factored::Recomputed
-                } else {
-                    Factored::Unchanged
-                }
-            });
+            return self.factor(values).map(Factored::from_recomputed);
         }
         let n = self.n;
         // `changed` is taken out so that both threads can read the rest of `self`.
@@ -779,11 +781,8 @@ impl LinearSolver for GpLu {
         if close {
             return Ok(Factored::KeptClose);
         }
-        match self.refactor(values, true) {
-            Refactor::Done => Ok(Factored::Recomputed),
-            Refactor::Unchanged => Ok(Factored::Unchanged),
-            Refactor::PivotTooSmall => self.factor_full(values).map(|()| Factored::Recomputed),
-        }
+        self.factor_with(values, true)
+            .map(Factored::from_recomputed)
     }
 
     fn factor_nnz(&self) -> usize {

@@ -37,6 +37,17 @@ pub enum Factored {
     KeptClose,
 }
 
+impl Factored {
+    /// From [`LinearSolver::factor`]'s answer.
+    pub fn from_recomputed(recomputed: bool) -> Factored {
+        if recomputed {
+            Factored::Recomputed
+        } else {
+            Factored::Unchanged
+        }
+    }
+}
+
 /// A sparse direct solver for a fixed pattern: analyse once, factor many times.
 pub trait LinearSolver: Send {
     /// Numeric factorization of the matrix with the pattern given at construction.
@@ -59,11 +70,7 @@ pub trait LinearSolver: Send {
     /// caller then solves a residual equation with them (a chord step of Newton's method).
     /// A backend that cannot tell always factors.
     fn factor_unless_close(&mut self, values: &[f64], _theta: f64) -> Result<Factored, SolveError> {
-        Ok(if self.factor(values)? {
-            Factored::Recomputed
-        } else {
-            Factored::Unchanged
-        })
+        self.factor(values).map(Factored::from_recomputed)
     }
 }
 
