@@ -115,6 +115,15 @@ pub struct GpLu {
     x_second: Vec<f64>,
     /// Every block start but the first: where a two-way split may fall.
     block_starts: Vec<usize>,
+    /// Per B column, the first column of its block.
+    block_start: Vec<usize>,
+    /// Per step k, the largest of its pivot row and its L rows (found by
+    /// [`GpLu::check_patterns`]; the forward substitution checks its bound per column).
+    row_max: Vec<usize>,
+    /// Length of A's values array (every B position is below it).
+    a_nnz: usize,
+    /// Whether the patterns passed [`GpLu::check_patterns`] since they were last made.
+    checked: bool,
     /// The helper thread for two-way work (None: everything on the caller's thread).
     pair: Option<Arc<SpinPair>>,
     /// Counters: full factorizations and refactorizations.
@@ -135,7 +144,15 @@ impl GpLu {
             )));
         }
         let (perm, blk_end) = btf_order(asm)?;
-        let block_starts = (1..n).filter(|&k| blk_end[k - 1] == k).collect();
+        let block_starts: Vec<usize> = (1..n).filter(|&k| blk_end[k - 1] == k).collect();
+        let mut block_start = vec![0usize; n];
+        for k in 1..n {
+            block_start[k] = if blk_end[k - 1] == k {
+                k
+            } else {
+                block_start[k - 1]
+            };
+        }
         let mut perm_inv = vec![0usize; n];
         for (i, &p) in perm.iter().enumerate() {
             perm_inv[p] = i;
@@ -197,6 +214,10 @@ impl GpLu {
             two_way: None,
             x_second: Vec::new(),
             block_starts,
+            block_start,
+            a_nnz: asm.nnz(),
+            row_max: vec![0; n],
+            checked: false,
             pair: None,
             full_factorizations: 0,
             refactorizations: 0,
@@ -217,6 +238,7 @@ impl GpLu {
     fn factor_full(&mut self, values: &[f64]) -> Result<(), SolveError> {
         let n = self.n;
         self.full_factorizations += 1;
+        self.checked = false;
         self.l_row.clear();
         self.l_val.clear();
         self.u_row.clear();
@@ -304,11 +326,49 @@ impl GpLu {
         self.b_prev.clear();
         self.b_prev
             .extend(self.b_src.iter().map(|&src| values[src as usize]));
+        self.check_patterns();
         self.two_way = self.plan_two_way();
         if self.two_way.is_some() && self.x_second.len() != n {
             self.x_second = vec![0.0; n];
         }
         Ok(())
+    }
+
+    /// Checks every index the refactorization's unchecked kernel reads (once per full
+    /// factorization, O(nnz)); a failure is a bug in this module, so it panics.
+    fn check_patterns(&mut self) {
+        let n = self.n;
+        let monotone = |ptr: &[usize], len: usize| {
+            ptr.len() == n + 1
+                && ptr[0] == 0
+                && ptr.windows(2).all(|w| w[0] <= w[1])
+                && ptr[n] == len
+        };
+        assert!(monotone(&self.b_col_ptr, self.b_row.len()));
+        assert!(monotone(&self.l_ptr, self.l_row.len()) && self.l_val.len() == self.l_row.len());
+        assert!(monotone(&self.u_ptr, self.u_row.len()) && self.u_val.len() == self.u_row.len());
+        assert!(self.u_xrow.len() == self.u_row.len() && self.b_src.len() == self.b_row.len());
+        assert!(self.b_prev.len() == self.b_row.len());
+        assert!(self.prow.len() == n && self.prow.iter().all(|&r| r < n));
+        assert!(self.dirty.len() == n && self.u_diag.len() == n && self.x.len() == n);
+        let rows_ok = |rows: &[Idx]| rows.iter().all(|&r| (r as usize) < n);
+        assert!(rows_ok(&self.b_row) && rows_ok(&self.l_row) && rows_ok(&self.u_xrow));
+        assert!(self.b_src.iter().all(|&s| (s as usize) < self.a_nnz));
+        for k in 0..n {
+            let start = self.block_start[k];
+            assert!(
+                self.u_row[self.u_ptr[k]..self.u_ptr[k + 1]]
+                    .iter()
+                    .all(|&j| (j as usize) < k && j as usize >= start)
+            );
+            let l_rows = &self.l_row[self.l_ptr[k]..self.l_ptr[k + 1]];
+            assert!(self.prow[k] >= start && l_rows.iter().all(|&r| r as usize >= start));
+            self.row_max[k] = l_rows
+                .iter()
+                .map(|&r| r as usize)
+                .fold(self.prow[k], usize::max);
+        }
+        self.checked = true;
     }
 
     /// Splits the columns between two threads at a block boundary. U has no entries between
@@ -457,6 +517,10 @@ impl GpLu {
             u_xrow: &self.u_xrow,
             u_row: &self.u_row,
             prow: &self.prow,
+            n,
+            a_nnz: self.a_nnz,
+            block_start: &self.block_start,
+            checked: self.checked,
         };
         let changed = classified.then_some(&self.changed[..]);
         let columns = ColumnsMut {
@@ -604,6 +668,10 @@ struct FactorPattern<'a> {
     u_row: &'a [Idx],
     u_xrow: &'a [Idx],
     prow: &'a [usize],
+    n: usize,
+    a_nnz: usize,
+    block_start: &'a [usize],
+    checked: bool,
 }
 
 /// The per-column state a refactorization writes, for a range of columns: each slice starts
@@ -680,62 +748,97 @@ impl FactorPattern<'_> {
             u_diag,
         } = out;
         let (b_col_ptr, b_row, b_src) = (self.b_col_ptr, self.b_row, self.b_src);
-        let (l_ptr, l_row, u_ptr, u_row, u_xrow) =
-            (self.l_ptr, self.l_row, self.u_ptr, self.u_row, self.u_xrow);
+        let (l_ptr, l_row, u_ptr, u_row, u_xrow, prow) = (
+            self.l_ptr,
+            self.l_row,
+            self.u_ptr,
+            self.u_row,
+            self.u_xrow,
+            self.prow,
+        );
+        // The kernel below reads without bounds checks. Its indices were checked once, when
+        // the patterns were made ([`GpLu::check_patterns`]: rows < n, positions < the length
+        // of A's values, pointers nondecreasing, U rows of a column inside its block, in
+        // which `cols` starts); what depends on the arguments is checked here.
+        assert!(self.checked && cols.end <= self.n && x.len() >= self.n);
+        assert!(values.len() >= self.a_nnz);
+        assert!(cols.start == 0 || self.block_start[cols.start] == cols.start);
+        assert!(cols.end == self.n || self.block_start[cols.end] == cols.end);
+        assert!(classified.is_none_or(|c| c.len() >= cols.end));
+        assert_eq!(b_prev.len(), b_col_ptr[cols.end] - b_off);
+        assert_eq!(dirty.len(), cols.end - d_off);
+        assert_eq!(l_val.len(), l_ptr[cols.end] - l_off);
+        assert_eq!(u_val.len(), u_ptr[cols.end] - u_off);
+        assert_eq!(u_diag.len(), cols.end - d_off);
         let (mut changed_columns, mut recomputed) = (0, 0);
         for k in cols {
-            let (b0, b1) = (b_col_ptr[k], b_col_ptr[k + 1]);
-            let prev = &mut b_prev[b0 - b_off..b1 - b_off];
-            let changed = match classified {
-                Some(c) => c[k],
-                None => column_moved(values, &b_src[b0..b1], prev),
-            };
-            changed_columns += usize::from(changed);
-            let (u0, u1) = (u_ptr[k], u_ptr[k + 1]);
-            let d = changed || u_row[u0..u1].iter().any(|&j| dirty[j as usize - d_off]);
-            dirty[k - d_off] = d;
-            if !d {
-                continue;
-            }
-            recomputed += 1;
-            // A recomputed column takes all its present values.
-            for ((&r, &src), p) in b_row[b0..b1].iter().zip(&b_src[b0..b1]).zip(prev) {
-                let v = values[src as usize];
-                *p = v;
-                x[r as usize] = v;
-            }
-            let mut col_max = 0.0f64;
-            // U entries come in topological order: once row prow[j] is read, no later update
-            // of this column writes it, so it is cleared at once.
-            for p in u0..u1 {
-                let xr = u_xrow[p] as usize;
-                let xj = x[xr];
-                x[xr] = 0.0;
-                u_val[p - u_off] = xj;
-                col_max = col_max.max(xj.abs());
-                let j = u_row[p] as usize;
-                let (l0, l1) = (l_ptr[j], l_ptr[j + 1]);
-                for (&r, &l) in l_row[l0..l1].iter().zip(&l_val[l0 - l_off..l1 - l_off]) {
-                    x[r as usize] -= l * xj;
+            // SAFETY (every access in this loop): see the checks above. A U row j of column k
+            // lies in k's block, so cols.start <= j < k and L column j's entries lie in
+            // l_ptr[cols.start]..l_ptr[cols.end]; B rows, L rows, U work rows and pivot rows
+            // are < n <= x.len(); B positions are < a_nnz <= values.len().
+            unsafe {
+                let (b0, b1) = (*b_col_ptr.get_unchecked(k), *b_col_ptr.get_unchecked(k + 1));
+                let changed = match classified {
+                    Some(c) => *c.get_unchecked(k),
+                    None => column_moved(
+                        values,
+                        b_src.get_unchecked(b0..b1),
+                        b_prev.get_unchecked(b0 - b_off..b1 - b_off),
+                    ),
+                };
+                changed_columns += usize::from(changed);
+                let (u0, u1) = (*u_ptr.get_unchecked(k), *u_ptr.get_unchecked(k + 1));
+                let d = changed
+                    || u_row
+                        .get_unchecked(u0..u1)
+                        .iter()
+                        .any(|&j| *dirty.get_unchecked(j as usize - d_off));
+                *dirty.get_unchecked_mut(k - d_off) = d;
+                if !d {
+                    continue;
                 }
+                recomputed += 1;
+                // A recomputed column takes all its present values.
+                for p in b0..b1 {
+                    let v = *values.get_unchecked(*b_src.get_unchecked(p) as usize);
+                    *b_prev.get_unchecked_mut(p - b_off) = v;
+                    *x.get_unchecked_mut(*b_row.get_unchecked(p) as usize) = v;
+                }
+                let mut col_max = 0.0f64;
+                // U entries come in topological order: once row prow[j] is read, no later
+                // update of this column writes it, so it is cleared at once.
+                for p in u0..u1 {
+                    let xr = *u_xrow.get_unchecked(p) as usize;
+                    let xj = *x.get_unchecked(xr);
+                    *x.get_unchecked_mut(xr) = 0.0;
+                    *u_val.get_unchecked_mut(p - u_off) = xj;
+                    col_max = col_max.max(xj.abs());
+                    let j = *u_row.get_unchecked(p) as usize;
+                    let (l0, l1) = (*l_ptr.get_unchecked(j), *l_ptr.get_unchecked(j + 1));
+                    for q in l0..l1 {
+                        let r = *l_row.get_unchecked(q) as usize;
+                        *x.get_unchecked_mut(r) -= *l_val.get_unchecked(q - l_off) * xj;
+                    }
+                }
+                let pr = *prow.get_unchecked(k);
+                let pivot = *x.get_unchecked(pr);
+                *x.get_unchecked_mut(pr) = 0.0;
+                let inv = 1.0 / pivot;
+                // Every row of B[:, k] is a U row, an L row or the pivot row (the pattern
+                // is closed), so after this loop the work vector is clean again.
+                let (l0, l1) = (*l_ptr.get_unchecked(k), *l_ptr.get_unchecked(k + 1));
+                for q in l0..l1 {
+                    let r = *l_row.get_unchecked(q) as usize;
+                    let v = *x.get_unchecked(r);
+                    *x.get_unchecked_mut(r) = 0.0;
+                    col_max = col_max.max(v.abs());
+                    *l_val.get_unchecked_mut(q - l_off) = v * inv;
+                }
+                if pivot.abs() <= REFACTOR_PIVOT_TOL * col_max || !pivot.is_finite() {
+                    return None;
+                }
+                *u_diag.get_unchecked_mut(k - d_off) = pivot;
             }
-            let pr = self.prow[k];
-            let pivot = x[pr];
-            x[pr] = 0.0;
-            let inv = 1.0 / pivot;
-            // Every row of B[:, k] is a U row, an L row or the pivot row (the pattern is
-            // closed), so after this loop the work vector is clean again.
-            let (l0, l1) = (l_ptr[k], l_ptr[k + 1]);
-            for (&r, lv) in l_row[l0..l1].iter().zip(&mut l_val[l0 - l_off..l1 - l_off]) {
-                let v = x[r as usize];
-                x[r as usize] = 0.0;
-                col_max = col_max.max(v.abs());
-                *lv = v * inv;
-            }
-            if pivot.abs() <= REFACTOR_PIVOT_TOL * col_max || !pivot.is_finite() {
-                return None;
-            }
-            u_diag[k - d_off] = pivot;
         }
         Some((changed_columns, recomputed))
     }
@@ -805,8 +908,11 @@ impl LinearSolver for GpLu {
         for (w, &p) in work.iter_mut().zip(&self.perm) {
             *w = rhs[p];
         }
+        assert!(self.checked);
         let factors = Factors {
             prow: &self.prow,
+            block_start: &self.block_start,
+            row_max: &self.row_max,
             u_diag: &self.u_diag,
             l_ptr: &self.l_ptr,
             l_row: &self.l_row,
@@ -861,6 +967,8 @@ impl LinearSolver for GpLu {
 /// The factors a solve reads, shared by its threads.
 struct Factors<'a> {
     prow: &'a [usize],
+    block_start: &'a [usize],
+    row_max: &'a [usize],
     u_diag: &'a [f64],
     l_ptr: &'a [usize],
     l_row: &'a [Idx],
@@ -873,15 +981,31 @@ struct Factors<'a> {
 impl Factors<'_> {
     /// Forward substitution L y = Q c over the steps `cols`. `work` (B rows) and `y` (steps)
     /// are slices starting at index `off`; every row the L columns of `cols` touch must lie
-    /// in them.
+    /// in them (checked per column against the column's largest L row).
     fn forward(&self, cols: std::ops::Range<usize>, work: &mut [f64], y: &mut [f64], off: usize) {
+        if cols.is_empty() {
+            return;
+        }
+        // Rows of a column's L and its pivot row are at or past its block's start.
+        assert!(self.block_start[cols.start] >= off && cols.end <= off + y.len());
+        let lim = off + work.len();
         for k in cols {
-            let yk = work[self.prow[k] - off];
-            y[k - off] = yk;
-            if yk != 0.0 {
-                let (l0, l1) = (self.l_ptr[k], self.l_ptr[k + 1]);
-                for (&r, &l) in self.l_row[l0..l1].iter().zip(&self.l_val[l0..l1]) {
-                    work[r as usize - off] -= l * yk;
+            assert!(self.row_max[k] < lim);
+            // SAFETY: k < n; prow[k] and the rows of L column k lie in
+            // block_start[k]..=row_max[k] (checked with the patterns), hence in
+            // off..off + work.len() by the two assertions; k - off < y.len().
+            unsafe {
+                let yk = *work.get_unchecked(*self.prow.get_unchecked(k) - off);
+                *y.get_unchecked_mut(k - off) = yk;
+                if yk != 0.0 {
+                    let (l0, l1) = (
+                        *self.l_ptr.get_unchecked(k),
+                        *self.l_ptr.get_unchecked(k + 1),
+                    );
+                    for q in l0..l1 {
+                        let r = *self.l_row.get_unchecked(q) as usize;
+                        *work.get_unchecked_mut(r - off) -= *self.l_val.get_unchecked(q) * yk;
+                    }
                 }
             }
         }
@@ -890,13 +1014,25 @@ impl Factors<'_> {
     /// Back substitution U z = y (column-oriented) over the steps `cols`, which must be whole
     /// blocks (U does not couple blocks); `y` starts at index `off`.
     fn backward(&self, cols: std::ops::Range<usize>, y: &mut [f64], off: usize) {
+        if cols.is_empty() {
+            return;
+        }
+        assert!(self.block_start[cols.start] >= off && cols.end <= off + y.len());
         for k in cols.rev() {
-            let zk = y[k - off] / self.u_diag[k];
-            y[k - off] = zk;
-            if zk != 0.0 {
-                let (u0, u1) = (self.u_ptr[k], self.u_ptr[k + 1]);
-                for (&r, &u) in self.u_row[u0..u1].iter().zip(&self.u_val[u0..u1]) {
-                    y[r as usize - off] -= u * zk;
+            // SAFETY: k < n, and U column k's rows j satisfy block_start[k] <= j < k
+            // (checked with the patterns), so off <= j < cols.end <= off + y.len().
+            unsafe {
+                let zk = *y.get_unchecked(k - off) / *self.u_diag.get_unchecked(k);
+                *y.get_unchecked_mut(k - off) = zk;
+                if zk != 0.0 {
+                    let (u0, u1) = (
+                        *self.u_ptr.get_unchecked(k),
+                        *self.u_ptr.get_unchecked(k + 1),
+                    );
+                    for q in u0..u1 {
+                        let r = *self.u_row.get_unchecked(q) as usize;
+                        *y.get_unchecked_mut(r - off) -= *self.u_val.get_unchecked(q) * zk;
+                    }
                 }
             }
         }
