@@ -787,6 +787,12 @@ fn diag_duplicates_and_references() {
         "the .dc step must not be 0",
     );
     expect_error(
+        "t\nV1 a 0 1\nR1 a 0 1\n.options chordtol=-0.1\n.op\n",
+        4,
+        19,
+        "chordtol must be zero or positive",
+    );
+    expect_error(
         "t\nV1 a 0 1\nR1 a 0 1\n.tran 0 1n\n",
         4,
         7,
