@@ -6,7 +6,7 @@
 //! references, dot commands, topology checks). Must not parse individual element lines
 //! (`elements.rs`), dot commands (`dot.rs`) or subcircuit instances (`subckt.rs`).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::rc::Rc;
 
 use super::expr::ExprSrc;
@@ -117,12 +117,12 @@ impl<'a> Elab<'a> {
             sources,
             diags,
             circuit,
-            node_ids: HashMap::new(),
+            node_ids: HashMap::default(),
             node_use: vec![None],
-            elem_ids: HashMap::new(),
-            inst_names: HashMap::new(),
+            elem_ids: HashMap::default(),
+            inst_names: HashMap::default(),
             pending_ctrl: Vec::new(),
-            globals: HashSet::new(),
+            globals: HashSet::default(),
             too_big: false,
             save_all: false,
         }
@@ -376,7 +376,7 @@ pub(crate) fn run(
     let models = model::eval_models(&mut el, &scope, &body.models, "");
     let top = Inst {
         prefix: String::new(),
-        pins: HashMap::new(),
+        pins: HashMap::default(),
         params: &scope,
         models,
         body: &body,

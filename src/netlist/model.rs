@@ -95,8 +95,8 @@ pub(crate) fn eval_models(
     scope: &Scope,
     lines: &[Line],
     prefix: &str,
-) -> HashMap<String, String> {
-    let mut local = HashMap::new();
+) -> rustc_hash::FxHashMap<String, String> {
+    let mut local = rustc_hash::FxHashMap::default();
     for line in lines {
         let Some((name, model)) = parse_model(line, scope, prefix, el.diags) else {
             continue;

@@ -11,8 +11,8 @@
 //! itself (directly or through others) is an error, as is a reference chain deeper than
 //! [`expr::MAX_DEPTH`]. The constant `pi` is used when no scope defines `pi`.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::expr::{self, ExprSrc};

@@ -6,7 +6,7 @@
 //! limits. Hierarchical names are `x1.r1` (elements), `x1.mid` (nodes), `x1.x2.r1`.
 //! Must not know how individual elements are parsed (that is `elements.rs`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
 
 use super::elaborate::{Elab, Inst};
@@ -349,7 +349,7 @@ pub(crate) fn instance(el: &mut Elab, inst: &Inst, line: &Line, name: &str) {
     if !el.register_instance(name, toks[0].span) {
         return;
     }
-    let mut pins = HashMap::new();
+    let mut pins = HashMap::default();
     for ((pin, _), t) in def.pins.iter().zip(node_toks) {
         let Some(id) = el.node(inst, t) else { return };
         pins.insert(pin.clone(), id);
