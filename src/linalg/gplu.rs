@@ -144,7 +144,6 @@ impl GpLu {
             )));
         }
         let (perm, blk_end) = btf_order(asm)?;
-        let block_starts: Vec<usize> = (1..n).filter(|&k| blk_end[k - 1] == k).collect();
         let mut block_start = vec![0usize; n];
         for k in 1..n {
             block_start[k] = if blk_end[k - 1] == k {
@@ -153,6 +152,7 @@ impl GpLu {
                 block_start[k - 1]
             };
         }
+        let block_starts = (1..n).filter(|&k| block_start[k] == k).collect();
         let mut perm_inv = vec![0usize; n];
         for (i, &p) in perm.iter().enumerate() {
             perm_inv[p] = i;
@@ -334,8 +334,10 @@ impl GpLu {
         Ok(())
     }
 
-    /// Checks every index the refactorization's unchecked kernel reads (once per full
-    /// factorization, O(nnz)); a failure is a bug in this module, so it panics.
+    /// Checks every index the unchecked kernels (refactorization, forward and back
+    /// substitution) read, once per full factorization, O(nnz), and records each step's
+    /// largest row for the forward substitution; a failure is a bug in this module, so it
+    /// panics.
     fn check_patterns(&mut self) {
         let n = self.n;
         let monotone = |ptr: &[usize], len: usize| {

@@ -160,19 +160,23 @@ fn options(el: &mut Elab, inst: &Inst, line: &Line) {
                     _ => o.seed = Some(v),
                 }
             }
+            "chordtol" => {
+                let Some(v) = value(el, inst, t) else {
+                    continue;
+                };
+                if !(v >= 0.0 && v.is_finite()) {
+                    el.error(
+                        format!("{key} must be zero or positive"),
+                        t.span,
+                        "chordtol=0 turns chord steps off",
+                    );
+                    continue;
+                }
+                el.circuit.options.extra.insert(key.to_string(), v);
+            }
             _ => {
                 if t.looks_numeric() {
                     if let Some(v) = value(el, inst, t) {
-                        // Thresholds that a negative value would silently turn off or
-                        // replace by the default.
-                        if key == "chordtol" && !(v >= 0.0 && v.is_finite()) {
-                            el.error(
-                                format!("{key} must be zero or positive"),
-                                t.span,
-                                "chordtol=0 turns chord steps off",
-                            );
-                            continue;
-                        }
                         el.circuit.options.extra.insert(key.to_string(), v);
                     }
                 } else {
