@@ -87,29 +87,35 @@ impl LinearPart {
         uic_start: bool,
         integ: &Integrator,
         hist: &[&[f64]; 3],
+        halves: Option<((usize, usize), Option<&SpinPair>)>,
     ) {
-        self.point_values.copy_from_slice(&self.static_values);
-        self.point_rhs.fill(0.0);
-        if mode == Mode::Dc || uic_start {
-            return;
-        }
-        let (values, rhs) = (&mut self.point_values, &mut self.point_rhs);
-        let ag0 = integ.ag[0];
-        for cap in &self.caps {
-            let geq = ag0 * cap.c;
-            let ih = integ.history_current(hist, cap.state as usize);
-            for (k, &p) in cap.pos.iter().enumerate() {
-                if p != NONE {
-                    values[p as usize] += if k < 2 { geq } else { -geq };
-                }
+        let companions = !(mode == Mode::Dc || uic_start);
+        let (fixed, caps) = (&self.static_values[..], &self.caps[..]);
+        let part = |first: (usize, usize), values: &mut [f64], rhs: &mut [f64]| {
+            build_point_part(
+                fixed,
+                caps,
+                first,
+                values,
+                rhs,
+                companions.then_some((integ, hist)),
+            );
+        };
+        match halves {
+            // Each thread builds the half of the values and rhs that it copies under its
+            // Newton iterations' stamps (`copy_part_into`), so it finds them in its cache.
+            // Without a helper (a test of the split) the halves run one after the other.
+            Some(((vh, rh), pair)) => {
+                let (v0, v1) = self.point_values.split_at_mut(vh);
+                let (r0, r1) = self.point_rhs.split_at_mut(rh);
+                let mut first = || part((0, 0), v0, r0);
+                let mut second = || part((vh, rh), v1, r1);
+                match pair {
+                    Some(pair) => pair.join(first, second),
+                    None => (first(), second()),
+                };
             }
-            // The companion source i − g·v = history current leaves a, enters b.
-            if cap.a != 0 {
-                rhs[cap.a as usize - 1] -= ih;
-            }
-            if cap.b != 0 {
-                rhs[cap.b as usize - 1] += ih;
-            }
+            None => part((0, 0), &mut self.point_values, &mut self.point_rhs),
         }
     }
 
@@ -243,4 +249,50 @@ fn truncate_caps(caps: &[BulkCap], ctx: &TruncCtx) -> (f64, f64) {
         min2 = min2.min(ctx.trtol * tol / ctx.abstol.max(factor2 * h0.abs()));
     }
     (min1, min2)
+}
+
+/// [`LinearPart::begin_point`] for the entries from `first` (values, rhs) on, into slices
+/// that start there: resistors, then (with `companions`) every capacitor's companion
+/// conductance and history current, in capacitor order. Each entry receives the same
+/// additions in the same order whichever part it falls in, so the halves built by two
+/// threads equal the whole built by one, bit for bit.
+fn build_point_part(
+    fixed: &[f64],
+    caps: &[BulkCap],
+    first: (usize, usize),
+    values: &mut [f64],
+    rhs: &mut [f64],
+    companions: Option<(&Integrator, &[&[f64]; 3])>,
+) {
+    values.copy_from_slice(&fixed[first.0..first.0 + values.len()]);
+    rhs.fill(0.0);
+    let Some((integ, hist)) = companions else {
+        return;
+    };
+    let ag0 = integ.ag[0];
+    // Row r of the rhs is `rhs[r - 1 - first.1]` here; ground (0) and rows outside the part
+    // wrap to indices past the end.
+    let (v0, r0) = (first.0 as u32, first.1 as u32 + 1);
+    for cap in caps {
+        let geq = ag0 * cap.c;
+        for (k, &p) in cap.pos.iter().enumerate() {
+            if let Some(v) = values.get_mut(p.wrapping_sub(v0) as usize) {
+                *v += if k < 2 { geq } else { -geq };
+            }
+        }
+        // The companion source i − g·v = history current leaves a, enters b.
+        let (a, b) = (
+            cap.a.wrapping_sub(r0) as usize,
+            cap.b.wrapping_sub(r0) as usize,
+        );
+        if a < rhs.len() || b < rhs.len() {
+            let ih = integ.history_current(hist, cap.state as usize);
+            if let Some(r) = rhs.get_mut(a) {
+                *r -= ih;
+            }
+            if let Some(r) = rhs.get_mut(b) {
+                *r += ih;
+            }
+        }
+    }
 }

@@ -469,8 +469,12 @@ impl System {
         let [s0, s1, s2, s3] = &mut self.states;
         let hist = [&s1[..], &s2[..], &s3[..]];
         if !repeat {
+            let halves = self
+                .split
+                .and(self.gather_halves.as_ref())
+                .map(|plan| (plan.split, self.pair.as_deref()));
             self.linear
-                .begin_point(p.mode, uic_start, &self.integ, &hist);
+                .begin_point(p.mode, uic_start, &self.integ, &hist, halves);
         }
         // Devices evaluated in this pass.
         let skip = &self.skip_final_reload;

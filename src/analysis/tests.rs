@@ -316,7 +316,8 @@ fn mtj_in_circuit_switches_only_above_ic0() {
 }
 
 /// Parallel device loading must not change a single bit of the result: the two halves write
-/// disjoint slots and states, and the gather sums slots in the same order.
+/// disjoint slots and states, the gather sums slots in the same order, and each half of the
+/// linear part's point matrix and rhs receives the same additions in the same order.
 #[test]
 fn parallel_load_is_bit_identical_to_serial() {
     let xbar = crate::generate::crossbar::CrossbarSpec::square(8);

@@ -547,13 +547,13 @@ impl GpLu {
                     },
                 );
                 factor.record([ta, tb], n, &self.block_starts);
-                a.zip(b).map(|(a, b)| (a.0 + b.0, a.1 + b.1))
+                a.zip(b).map(|(a, b)| a + b)
             }
             None => pattern.refactor_columns(values, changed, 0..n, &mut self.x, columns),
         };
         match outcome {
-            Some((0, _)) => Refactor::Unchanged,
-            Some((_, recomputed)) => {
+            Some(0) => Refactor::Unchanged,
+            Some(recomputed) => {
                 self.refactored_columns += recomputed;
                 Refactor::Done
             }
@@ -726,8 +726,8 @@ impl FactorPattern<'_> {
     /// more than [`REUSE_RTOL`] from `b_prev` (a NaN always counts as moved) or a column
     /// that updates it (U's entries, earlier columns of its block) was recomputed; it then
     /// takes all its present values into `b_prev`. `x` is a
-    /// clean work vector and is left clean. Returns (columns whose entries changed,
-    /// columns recomputed), or None when a pivot became too small.
+    /// clean work vector and is left clean. Returns the number of columns recomputed (0
+    /// exactly when no entry moved), or None when a pivot became too small.
     fn refactor_columns(
         &self,
         values: &[f64],
@@ -735,7 +735,7 @@ impl FactorPattern<'_> {
         cols: std::ops::Range<usize>,
         x: &mut [f64],
         out: ColumnsMut<'_>,
-    ) -> Option<(usize, usize)> {
+    ) -> Option<usize> {
         let (b_off, l_off, u_off, d_off) = (
             self.b_col_ptr[cols.start],
             self.l_ptr[cols.start],
@@ -772,7 +772,7 @@ impl FactorPattern<'_> {
         assert_eq!(l_val.len(), l_ptr[cols.end] - l_off);
         assert_eq!(u_val.len(), u_ptr[cols.end] - u_off);
         assert_eq!(u_diag.len(), cols.end - d_off);
-        let (mut changed_columns, mut recomputed) = (0, 0);
+        let mut recomputed = 0;
         for k in cols {
             // SAFETY (every access in this loop): see the checks above. A U row j of column k
             // lies in k's block, so cols.start <= j < k and L column j's entries lie in
@@ -780,21 +780,21 @@ impl FactorPattern<'_> {
             // are < n <= x.len(); B positions are < a_nnz <= values.len().
             unsafe {
                 let (b0, b1) = (*b_col_ptr.get_unchecked(k), *b_col_ptr.get_unchecked(k + 1));
-                let changed = match classified {
-                    Some(c) => *c.get_unchecked(k),
-                    None => column_moved(
-                        values,
-                        b_src.get_unchecked(b0..b1),
-                        b_prev.get_unchecked(b0 - b_off..b1 - b_off),
-                    ),
-                };
-                changed_columns += usize::from(changed);
+                // A column updated by a recomputed column is recomputed whatever its own
+                // entries did, so they are compared only when none of its updates is dirty.
                 let (u0, u1) = (*u_ptr.get_unchecked(k), *u_ptr.get_unchecked(k + 1));
-                let d = changed
-                    || u_row
-                        .get_unchecked(u0..u1)
-                        .iter()
-                        .any(|&j| *dirty.get_unchecked(j as usize - d_off));
+                let d = u_row
+                    .get_unchecked(u0..u1)
+                    .iter()
+                    .any(|&j| *dirty.get_unchecked(j as usize - d_off))
+                    || match classified {
+                        Some(c) => *c.get_unchecked(k),
+                        None => column_moved(
+                            values,
+                            b_src.get_unchecked(b0..b1),
+                            b_prev.get_unchecked(b0 - b_off..b1 - b_off),
+                        ),
+                    };
                 *dirty.get_unchecked_mut(k - d_off) = d;
                 if !d {
                     continue;
@@ -842,7 +842,7 @@ impl FactorPattern<'_> {
                 *u_diag.get_unchecked_mut(k - d_off) = pivot;
             }
         }
-        Some((changed_columns, recomputed))
+        Some(recomputed)
     }
 }
 

@@ -106,6 +106,9 @@ impl PatternBuilder {
     }
 }
 
+/// Work of adding one stamp slot in a gather, in units of copying one entry.
+const SLOT_WEIGHT: usize = 3;
+
 /// A gather split by position between two threads ([`Assembler::gather_halves`]): for
 /// thread `t` and buffer pair `b`, the (slot, position within the thread's half) pairs.
 #[derive(Debug, Clone, Default)]
@@ -243,11 +246,43 @@ impl Assembler {
 
     /// [`Assembler::gather_onto`] planned for two threads: each takes the slots (of both
     /// buffer pairs, in slot order) whose value or rhs position falls in its half; the
-    /// halves split the values and the rhs in the middle. Each position is summed by one
+    /// halves split the values and the rhs where the work (copy and slots) does. Each position is summed by one
     /// thread in the same order as the serial gather, so results are identical.
     pub fn gather_halves(&self, from: (usize, usize), split: (usize, usize)) -> GatherHalves {
-        let (vh, rh) = (self.nnz() / 2, self.n / 2);
         let (mat_ranges, rhs_ranges) = self.slot_ranges(from, split);
+        // Each thread copies its half of the linear part (one unit per entry) and adds its
+        // slots (a few units each: a slot read, an entry read and written): the halves split
+        // where the summed work does.
+        let balanced = |len: usize, slots: &mut dyn Iterator<Item = usize>| {
+            let mut weight = vec![1usize; len];
+            for p in slots {
+                weight[p] += SLOT_WEIGHT;
+            }
+            let total: usize = weight.iter().sum();
+            let mut acc = 0;
+            weight
+                .iter()
+                .position(|&w| {
+                    acc += w;
+                    2 * acc >= total
+                })
+                .map_or(len / 2, |p| p + 1)
+                .min(len)
+        };
+        let vh = balanced(
+            self.nnz(),
+            &mut mat_ranges
+                .iter()
+                .flat_map(|r| r.clone())
+                .map(|slot| self.mat_map[slot] as usize),
+        );
+        let rh = balanced(
+            self.n,
+            &mut rhs_ranges
+                .iter()
+                .flat_map(|r| r.clone())
+                .map(|slot| self.rhs_map[slot] as usize - 1),
+        );
         let mut plan = GatherHalves {
             split: (vh, rh),
             ..Default::default()
