@@ -95,5 +95,8 @@ pub struct Stats {
     /// Newton iterations that solved with the factors in hand instead of refactoring
     /// (`.options chordtol`).
     pub chord_iterations: usize,
+    /// Newton iterations whose matrix and rhs were rebuilt only where evaluated devices
+    /// stamp (a point's repeated iterations; the other devices kept their stamps).
+    pub partial_assemblies: usize,
     pub wall_seconds: f64,
 }

@@ -119,6 +119,11 @@ impl LinearPart {
         }
     }
 
+    /// The present point's matrix values and rhs of the linear part.
+    pub fn point(&self) -> (&[f64], &[f64]) {
+        (&self.point_values, &self.point_rhs)
+    }
+
     /// Start a Newton iteration's matrix and rhs from the linear part of the present point.
     #[inline]
     pub fn copy_into(&self, values: &mut [f64], rhs: &mut [f64]) {

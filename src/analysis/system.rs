@@ -10,7 +10,7 @@ use crate::circuit::{Circuit, Method, Options};
 use crate::devices::{
     self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval, States, TruncCtx,
 };
-use crate::linalg::{Assembler, Factored, GatherHalves, GpLu, LinearSolver, PatternBuilder};
+use crate::linalg::{Assembler, Factored, GatherHalves, GpLu, LinearSolver, PatternBuilder, Pull};
 use crate::results::Stats;
 use crate::spin_pair::SpinPair;
 
@@ -153,6 +153,18 @@ pub struct System {
     stamps_synced: bool,
     /// The helper thread that loads the second half (None: both halves load here).
     pair: Option<Arc<SpinPair>>,
+    /// Rebuilds only the entries that evaluated devices stamp, at a time point's repeated
+    /// Newton iterations (None when the devices' slots are not one contiguous range each).
+    pull: Option<Pull>,
+    /// Per general device (position in `general`): its matrix and rhs slot ranges.
+    dev_slots: Vec<(Range<u32>, Range<u32>)>,
+    /// The general devices (positions in `general`) each loading half evaluated in the
+    /// last load, collected when that load may be assembled by `pull`.
+    evaluated: [Vec<u32>; 2],
+    /// `values` and `rhs` equal the present point's linear part plus the stamp buffers as
+    /// they are (set by a full assembly; cleared by a load that assembles nothing, and by
+    /// diagonal additions).
+    assembled: bool,
     values: Vec<f64>,
     rhs: Vec<f64>,
     /// Present solution by equation (x[0] = 0).
@@ -317,6 +329,20 @@ impl System {
             ]
         });
         let pair = SpinPair::for_simulation(asm.n);
+        // Repeated iterations of a point reassemble only what evaluated devices stamp, which
+        // needs each device's slots as one range (slots allocated in device order).
+        let dev_slots: Vec<(Range<u32>, Range<u32>)> = if first_pass_allocated {
+            Vec::new()
+        } else {
+            (0..starts.len())
+                .map(|k| {
+                    let (m0, r0, _) = starts[k];
+                    let (m1, r1) = starts.get(k + 1).map_or(ends, |&(m, r, _)| (m, r));
+                    (m0 as u32..m1 as u32, r0 as u32..r1 as u32)
+                })
+                .collect()
+        };
+        let pull = (!first_pass_allocated && nonlinear).then(|| asm.pull_plan(general_slots));
         let split =
             split_possible.filter(|_| pair.is_some() && general.len() >= PARALLEL_MIN_DEVICES);
         let linear = LinearPart::new(&devices, &bulk, &asm);
@@ -365,6 +391,10 @@ impl System {
             clear_whole,
             clear_halves,
             stamps_synced: false,
+            pull,
+            dev_slots,
+            evaluated: Default::default(),
+            assembled: false,
             pair,
             cap_split,
             asm,
@@ -415,6 +445,7 @@ impl System {
     /// circuit allows it) or on one.
     pub fn set_parallel_load(&mut self, on: bool) {
         self.split = if on { self.split_possible } else { None };
+        self.assembled = false;
         // The halves stamp into different buffers.
         self.stamps_synced = false;
         if self.split.is_some() && self.mat_buf2.is_empty() {
@@ -422,6 +453,15 @@ impl System {
             self.rhs_buf2 = vec![0.0; self.rhs_buf.len()];
         }
     }
+    /// Rebuild, at a point's repeated Newton iterations, only the entries that evaluated
+    /// devices stamp (on by default where the devices' slots allow it; results are the same
+    /// bits either way).
+    pub fn set_partial_assembly(&mut self, on: bool) {
+        if !on {
+            self.pull = None;
+        }
+    }
+
     /// Are devices loaded on two threads?
     pub fn parallel_load(&self) -> bool {
         self.split.is_some()
@@ -507,8 +547,22 @@ impl System {
             }
             (None, _) => (None, States::whole(s0), None),
         };
-        // The matrix and rhs start from the linear part (copied by the loading threads).
-        let copy_base = !states_only;
+        // A repeated iteration of a transient point, whose values still hold the last
+        // assembly, rebuilds only the entries of the devices it evaluates (most devices of a
+        // crossbar are latent and keep their stamps).
+        let incremental = !states_only
+            && repeat
+            && self.assembled
+            && self.pull.is_some()
+            && p.mode == Mode::Tran
+            && p.diag_gmin == 0.0
+            && p.pins.is_empty();
+        let [mut eval_first, mut eval_second] = std::mem::take(&mut self.evaluated);
+        eval_first.clear();
+        eval_second.clear();
+        // Otherwise the matrix and rhs start from the linear part (copied by the loading
+        // threads).
+        let copy_base = !states_only && !incremental;
         let linear = &self.linear;
         let mut ctx = LoadCtx {
             x: &self.x,
@@ -571,8 +625,12 @@ impl System {
                     linear.set_states_of(caps, x, &mut ctx.state0, &hist, integ, mode, uic_start);
                 }
                 clear_halves[0].clear(ctx.mat, ctx.rhs);
-                for &i in first.iter().filter(|&&i| wanted(i)) {
+                for (k, &i) in first.iter().enumerate().filter(|&(_, &i)| wanted(i)) {
+                    let latent = ctx.latent;
                     devices[i].load(&mut ctx);
+                    if incremental && ctx.latent == latent {
+                        eval_first.push(k as u32);
+                    }
                 }
                 (ctx.noncon, ctx.bypassed, ctx.latent)
             };
@@ -587,8 +645,12 @@ impl System {
                     linear.set_states_of(0..cap_mid, x, &mut states, &hist, integ, mode, uic_start);
                 }
                 clear_halves[1].clear(ctx_b.mat, ctx_b.rhs);
-                for &i in second.iter().filter(|&&i| wanted(i)) {
+                for (k, &i) in second.iter().enumerate().filter(|&(_, &i)| wanted(i)) {
+                    let latent = ctx_b.latent;
                     devices[i].load(&mut ctx_b);
+                    if incremental && ctx_b.latent == latent {
+                        eval_second.push((sp.device + k) as u32);
+                    }
                 }
                 (ctx_b.noncon, ctx_b.bypassed, ctx_b.latent)
             };
@@ -600,7 +662,14 @@ impl System {
             self.stats.device_bypasses += ba + bb;
             self.stats.latent_devices += la + lb;
             if states_only {
+                self.assembled = false;
+                self.evaluated = [eval_first, eval_second];
                 return 0;
+            }
+            if incremental {
+                self.pull_evaluated(&eval_first, &eval_second);
+                self.evaluated = [eval_first, eval_second];
+                return na + nb;
             }
             // Each thread adds the slots whose positions lie in its half.
             let mat = [&self.mat_buf[..], &self.mat_buf2[..]];
@@ -619,15 +688,26 @@ impl System {
                 linear.copy_into(&mut self.values, &mut self.rhs);
             }
             self.clear_whole.clear(ctx.mat, ctx.rhs);
-            for &i in self.general.iter().filter(|&&i| wanted(i)) {
+            for (k, &i) in self.general.iter().enumerate().filter(|&(_, &i)| wanted(i)) {
+                let latent = ctx.latent;
                 self.devices[i].load(&mut ctx);
+                if incremental && ctx.latent == latent {
+                    eval_first.push(k as u32);
+                }
             }
             let noncon = ctx.noncon;
             self.stamps_synced = true;
             self.stats.device_bypasses += ctx.bypassed;
             self.stats.latent_devices += ctx.latent;
             if states_only {
+                self.assembled = false;
+                self.evaluated = [eval_first, eval_second];
                 return 0;
+            }
+            if incremental {
+                self.pull_evaluated(&eval_first, &eval_second);
+                self.evaluated = [eval_first, eval_second];
+                return noncon;
             }
             let (m, r) = (self.mat_buf.len(), self.rhs_buf.len());
             self.asm.gather_onto(
@@ -640,6 +720,10 @@ impl System {
             );
             noncon
         };
+        self.evaluated = [eval_first, eval_second];
+        // A full assembly: repeated iterations may rebuild only what changes, unless the
+        // diagonal additions below change entries that no device stamp accounts for.
+        self.assembled = p.diag_gmin == 0.0 && p.pins.is_empty();
         if p.diag_gmin > 0.0 {
             let nodes: Vec<usize> = (0..self.n_nodes.saturating_sub(1)).collect();
             self.asm
@@ -653,6 +737,42 @@ impl System {
             }
         }
         noncon
+    }
+
+    /// Rebuild the values and rhs entries that the evaluated general devices (positions in
+    /// `general`, each half's list) stamp, from the point's linear part and the stamp
+    /// buffers (with a split, the second half's slots from its own buffers).
+    fn pull_evaluated(&mut self, first: &[u32], second: &[u32]) {
+        self.stats.partial_assemblies += 1;
+        let (mat_buf, rhs_buf, split) = match self.split {
+            Some(sp) => (
+                [&self.mat_buf[..], &self.mat_buf2[..]],
+                [&self.rhs_buf[..], &self.rhs_buf2[..]],
+                (sp.mat, sp.rhs),
+            ),
+            None => (
+                [&self.mat_buf[..], &self.mat_buf[..]],
+                [&self.rhs_buf[..], &self.rhs_buf[..]],
+                (self.mat_buf.len(), self.rhs_buf.len()),
+            ),
+        };
+        let pull = self.pull.as_mut().expect("incremental assembly has a plan");
+        for &k in first.iter().chain(second) {
+            let (mat, rhs) = &self.dev_slots[k as usize];
+            pull.touch(
+                &self.asm,
+                mat.start as usize..mat.end as usize,
+                rhs.start as usize..rhs.end as usize,
+            );
+        }
+        pull.apply(
+            mat_buf,
+            rhs_buf,
+            split,
+            self.linear.point(),
+            &mut self.values,
+            &mut self.rhs,
+        );
     }
 
     /// Only set device states at the t = 0 point of a UIC transient (nothing is solved).

@@ -351,3 +351,49 @@ fn parallel_load_is_bit_identical_to_serial() {
     }
     assert_eq!(par.stats.newton_iterations, ser.stats.newton_iterations);
 }
+
+/// Partial assembly (a point's repeated iterations rebuild only the entries of the devices
+/// they evaluate) must give the bits of a full assembly, serial and in two halves.
+#[test]
+fn partial_assembly_is_bit_identical_to_full() {
+    let xbar = crate::generate::crossbar::CrossbarSpec::square(8);
+    let text = crate::generate::crossbar::netlist(&xbar);
+    let parsed = crate::netlist::load_str("xbar.cir", &text, std::path::Path::new("."));
+    assert!(!parsed.diagnostics.has_errors());
+    let c = &parsed.circuit;
+    let spec = tran::TranSpec {
+        tstep: 1e-10,
+        tstop: xbar.tstop(),
+        tstart: 0.0,
+        tmax: None,
+        uic: false,
+    };
+    for halves in [false, true] {
+        let mut partial = System::new(c).unwrap();
+        partial.set_parallel_load(halves);
+        let a = tran::run(&mut partial, c, spec).ok().unwrap().plot;
+        let mut full = System::new(c).unwrap();
+        full.set_parallel_load(halves);
+        full.set_partial_assembly(false);
+        let b = tran::run(&mut full, c, spec).ok().unwrap().plot;
+        // Most repeated iterations of the read are assembled partially.
+        assert!(
+            2 * partial.stats.partial_assemblies
+                > partial.stats.newton_iterations - partial.stats.accepted_steps,
+            "{} partial assemblies, {} iterations, {} steps",
+            partial.stats.partial_assemblies,
+            partial.stats.newton_iterations,
+            partial.stats.accepted_steps
+        );
+        assert_eq!(full.stats.partial_assemblies, 0);
+        assert_eq!(a.scale.data, b.scale.data);
+        assert!(!a.vectors.is_empty());
+        for (va, vb) in a.vectors.iter().zip(&b.vectors) {
+            assert_eq!(va.data, vb.data, "{} (halves: {halves})", va.name);
+        }
+        assert_eq!(
+            partial.stats.newton_iterations,
+            full.stats.newton_iterations
+        );
+    }
+}

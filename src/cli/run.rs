@@ -142,6 +142,7 @@ fn summary_json(out: &SimOutput) -> String {
         "device_bypasses": s.device_bypasses,
         "latent_devices": s.latent_devices,
         "chord_iterations": s.chord_iterations,
+        "partial_assemblies": s.partial_assemblies,
         "wall_seconds": s.wall_seconds,
         "source_energy_j": out.source_energy_j,
     })

@@ -109,6 +109,87 @@ impl PatternBuilder {
 /// Work of adding one stamp slot in a gather, in units of copying one entry.
 const SLOT_WEIGHT: usize = 3;
 
+/// The gather's sums recomputed for a few entries only ([`Assembler::pull_plan`]): when
+/// most devices kept their stamps since the last assembly at the same time point, only the
+/// entries that an evaluated device stamps can have moved. Each is rebuilt from the linear
+/// part plus all its slots in ascending slot order, which is the order the gather adds them
+/// in, so the result equals a full gather bit for bit.
+#[derive(Debug, Clone, Default)]
+pub struct Pull {
+    /// Per matrix position / rhs row, its slots (ascending), in CSR form.
+    pos_ptr: Vec<u32>,
+    pos_slots: Vec<u32>,
+    row_ptr: Vec<u32>,
+    row_slots: Vec<u32>,
+    /// Entries marked by [`Pull::touch`] since the last [`Pull::apply`].
+    pos_mark: Vec<bool>,
+    row_mark: Vec<bool>,
+    pos_touched: Vec<u32>,
+    row_touched: Vec<u32>,
+}
+
+impl Pull {
+    /// Mark the entries that the matrix slots `mat` and rhs slots `rhs` stamp.
+    pub fn touch(&mut self, asm: &Assembler, mat: Range<usize>, rhs: Range<usize>) {
+        for &pos in &asm.mat_map[mat] {
+            let mark = &mut self.pos_mark[pos as usize];
+            if !*mark {
+                *mark = true;
+                self.pos_touched.push(pos);
+            }
+        }
+        for &eq in &asm.rhs_map[rhs] {
+            // Ground rows (eq 0) are dropped, as in the gather.
+            if let Some(mark) = (eq as usize)
+                .checked_sub(1)
+                .and_then(|r| self.row_mark.get_mut(r))
+                && !*mark
+            {
+                *mark = true;
+                self.row_touched.push(eq - 1);
+            }
+        }
+    }
+
+    /// Rebuild the marked entries from the linear part (`base_values`, `base_rhs`) and the
+    /// stamp buffers (slots below `split` from the first pair, as in
+    /// [`Assembler::gather_onto`]), and clear the marks. Returns how many entries it rebuilt.
+    pub fn apply(
+        &mut self,
+        mat_buf: [&[f64]; 2],
+        rhs_buf: [&[f64]; 2],
+        split: (usize, usize),
+        base: (&[f64], &[f64]),
+        values: &mut [f64],
+        rhs: &mut [f64],
+    ) -> usize {
+        let rebuilt = self.pos_touched.len() + self.row_touched.len();
+        for pos in self.pos_touched.drain(..) {
+            let p = pos as usize;
+            self.pos_mark[p] = false;
+            let slots = &self.pos_slots[self.pos_ptr[p] as usize..self.pos_ptr[p + 1] as usize];
+            let mut v = base.0[p];
+            for &s in slots {
+                let s = s as usize;
+                v += mat_buf[usize::from(s >= split.0)][s];
+            }
+            values[p] = v;
+        }
+        for row in self.row_touched.drain(..) {
+            let r = row as usize;
+            self.row_mark[r] = false;
+            let slots = &self.row_slots[self.row_ptr[r] as usize..self.row_ptr[r + 1] as usize];
+            let mut v = base.1[r];
+            for &s in slots {
+                let s = s as usize;
+                v += rhs_buf[usize::from(s >= split.1)][s];
+            }
+            rhs[r] = v;
+        }
+        rebuilt
+    }
+}
+
 /// A gather split by position between two threads ([`Assembler::gather_halves`]): for
 /// thread `t` and buffer pair `b`, the (slot, position within the thread's half) pairs.
 #[derive(Debug, Clone, Default)]
@@ -242,6 +323,49 @@ impl Assembler {
         let (m0, r0) = (from.0.clamp(1, m), from.1.clamp(1, r));
         let (ms, rs) = (split.0.clamp(m0, m), split.1.clamp(r0, r));
         ([m0..ms, ms..m], [r0..rs, rs..r])
+    }
+
+    /// [`Pull`] for the slots from `from` (matrix, rhs) on: the slots of each matrix position
+    /// and rhs row, in the gather's order.
+    pub fn pull_plan(&self, from: (usize, usize)) -> Pull {
+        fn csr(
+            len: usize,
+            slots: impl Iterator<Item = (usize, u32)> + Clone,
+        ) -> (Vec<u32>, Vec<u32>) {
+            let mut ptr = vec![0u32; len + 1];
+            for (at, _) in slots.clone() {
+                ptr[at + 1] += 1;
+            }
+            for i in 0..len {
+                ptr[i + 1] += ptr[i];
+            }
+            let mut fill: Vec<u32> = ptr[..len].to_vec();
+            let mut out = vec![0u32; ptr[len] as usize];
+            // Slots come in ascending order, so each entry's list is ascending.
+            for (at, slot) in slots {
+                out[fill[at] as usize] = slot;
+                fill[at] += 1;
+            }
+            (ptr, out)
+        }
+        let (m, r) = (self.mat_map.len(), self.rhs_map.len());
+        let (m0, r0) = (from.0.clamp(1, m), from.1.clamp(1, r));
+        let mat = (m0..m).map(|s| (self.mat_map[s] as usize, s as u32));
+        let rhs = (r0..r)
+            .filter(|&s| self.rhs_map[s] != 0)
+            .map(|s| (self.rhs_map[s] as usize - 1, s as u32));
+        let (pos_ptr, pos_slots) = csr(self.nnz(), mat);
+        let (row_ptr, row_slots) = csr(self.n, rhs);
+        Pull {
+            pos_ptr,
+            pos_slots,
+            row_ptr,
+            row_slots,
+            pos_mark: vec![false; self.nnz()],
+            row_mark: vec![false; self.n],
+            pos_touched: Vec::new(),
+            row_touched: Vec::new(),
+        }
     }
 
     /// [`Assembler::gather_onto`] planned for two threads: each takes the slots (of both
