@@ -165,6 +165,8 @@ pub struct System {
     /// they are (set by a full assembly; cleared by a load that assembles nothing, and by
     /// diagonal additions).
     assembled: bool,
+    /// The last load was assembled by `pull`: only its rebuilt positions changed.
+    assembled_partially: bool,
     values: Vec<f64>,
     rhs: Vec<f64>,
     /// Present solution by equation (x[0] = 0).
@@ -395,6 +397,7 @@ impl System {
             dev_slots,
             evaluated: Default::default(),
             assembled: false,
+            assembled_partially: false,
             pair,
             cap_split,
             asm,
@@ -563,6 +566,9 @@ impl System {
         // Otherwise the matrix and rhs start from the linear part (copied by the loading
         // threads).
         let copy_base = !states_only && !incremental;
+        if !states_only {
+            self.assembled_partially = incremental;
+        }
         let linear = &self.linear;
         let mut ctx = LoadCtx {
             x: &self.x,
@@ -826,15 +832,26 @@ impl System {
             } else {
                 0.0
             };
-            let chord = match self.solver.factor_unless_close(&self.values, theta) {
-                Ok(Factored::KeptClose) => true,
-                Ok(Factored::Recomputed) => {
-                    self.stats.lu_factorizations += 1;
-                    false
-                }
-                Ok(Factored::Unchanged) => false,
-                Err(_) => return Err(NewtonFailure::Singular),
-            };
+            // After a partial assembly only the rebuilt positions can have moved since the
+            // last iteration's factorization call.
+            let moved_since_last = self
+                .pull
+                .as_ref()
+                .filter(|_| self.assembled_partially)
+                .map(|pull| pull.rebuilt_positions());
+            let chord =
+                match self
+                    .solver
+                    .factor_unless_close_since(&self.values, theta, moved_since_last)
+                {
+                    Ok(Factored::KeptClose) => true,
+                    Ok(Factored::Recomputed) => {
+                        self.stats.lu_factorizations += 1;
+                        false
+                    }
+                    Ok(Factored::Unchanged) => false,
+                    Err(_) => return Err(NewtonFailure::Singular),
+                };
             if chord {
                 // x + A₀⁻¹(b − A·x): the fixed point is the exact solution of A·x = b; the
                 // older factors A₀ only slow the convergence towards it.

@@ -74,6 +74,15 @@ pub struct GpLu {
     b_col_ptr: Vec<usize>,
     b_row: Vec<Idx>,
     b_src: Vec<Idx>,
+    /// Per position of A's values, the B column holding it.
+    a_col: Vec<Idx>,
+    /// Every column's `b_prev` matched, to within the change tolerance, the values of the
+    /// last call (which factored or found nothing changed; false after factors were kept
+    /// for a chord step or a failure): a column none of whose entries moved since that call
+    /// has not moved now either.
+    prev_matches_last: bool,
+    /// Scratch of [`GpLu::classify_only`].
+    touched_columns: Vec<Idx>,
     /// L (strictly lower, B row numbering) and U (strictly upper, step numbering) in CSC.
     l_ptr: Vec<usize>,
     l_row: Vec<Idx>,
@@ -173,6 +182,12 @@ impl GpLu {
             }
             b_col_ptr[j + 1] = b_row.len();
         }
+        let mut a_col = vec![0 as Idx; asm.nnz()];
+        for j in 0..n {
+            for &src in &b_src[b_col_ptr[j]..b_col_ptr[j + 1]] {
+                a_col[src as usize] = j as Idx;
+            }
+        }
         let b_diag = (0..n)
             .map(|j| {
                 let col = &b_row[b_col_ptr[j]..b_col_ptr[j + 1]];
@@ -189,6 +204,9 @@ impl GpLu {
             b_col_ptr,
             b_row,
             b_src,
+            a_col,
+            prev_matches_last: false,
+            touched_columns: Vec::new(),
             l_ptr: vec![0; n + 1],
             l_row: Vec::new(),
             l_val: Vec::new(),
@@ -475,33 +493,99 @@ impl GpLu {
         cols: std::ops::Range<usize>,
         changed: &mut [bool],
     ) -> (usize, bool) {
-        let diag = |j: usize| self.b_prev[self.b_diag[j] as usize].abs();
         let (mut moved_columns, mut close) = (0, true);
         let off = cols.start;
         for k in cols {
-            let entries = self.b_col_ptr[k]..self.b_col_ptr[k + 1];
-            let (src, prev) = (&self.b_src[entries.clone()], &self.b_prev[entries.clone()]);
-            let c = column_moved(values, src, prev);
+            let c = self.classify_column(values, theta, k, &mut close);
             changed[k - off] = c;
             moved_columns += usize::from(c);
-            if c && close {
-                let dk = diag(k);
-                for ((&s, &then), &r) in src.iter().zip(prev).zip(&self.b_row[entries.clone()]) {
-                    let now = values[s as usize];
-                    if moved(now, then) {
-                        let di = diag(r as usize);
-                        let scale = if di > 0.0 && dk > 0.0 {
-                            (di * dk).sqrt()
-                        } else {
-                            di.max(dk)
-                        };
-                        // Written so that a NaN is never close.
-                        close &= (now - then).abs() <= theta * scale;
-                    }
+        }
+        (moved_columns, close)
+    }
+
+    /// [`GpLu::classify`] of the columns holding the positions `moved` (in any order,
+    /// repeats allowed), all other columns counted as unchanged: valid when only those
+    /// positions can have changed since the last call, which left every column's `b_prev`
+    /// matching its values ([`GpLu::prev_matches_last`]).
+    fn classify_only(&mut self, values: &[f64], theta: f64, moved: &[u32]) -> (usize, bool) {
+        let mut changed = std::mem::take(&mut self.changed);
+        let mut columns = std::mem::take(&mut self.touched_columns);
+        changed.fill(false);
+        columns.clear();
+        columns.extend(moved.iter().map(|&p| self.a_col[p as usize]));
+        columns.sort_unstable();
+        columns.dedup();
+        let (mut moved_columns, mut close) = (0, true);
+        for &k in &columns {
+            let c = self.classify_column(values, theta, k as usize, &mut close);
+            changed[k as usize] = c;
+            moved_columns += usize::from(c);
+        }
+        self.changed = changed;
+        self.touched_columns = columns;
+        (moved_columns, close)
+    }
+
+    /// Whether an entry of column `k` moved beyond the change tolerance; clears `close`
+    /// when one moved by more than `theta` of its diagonal scale (see [`GpLu::classify`]).
+    #[inline]
+    fn classify_column(&self, values: &[f64], theta: f64, k: usize, close: &mut bool) -> bool {
+        let diag = |j: usize| self.b_prev[self.b_diag[j] as usize].abs();
+        let entries = self.b_col_ptr[k]..self.b_col_ptr[k + 1];
+        let (src, prev) = (&self.b_src[entries.clone()], &self.b_prev[entries.clone()]);
+        let c = column_moved(values, src, prev);
+        if c && *close {
+            let dk = diag(k);
+            for ((&s, &then), &r) in src.iter().zip(prev).zip(&self.b_row[entries.clone()]) {
+                let now = values[s as usize];
+                if moved(now, then) {
+                    let di = diag(r as usize);
+                    let scale = if di > 0.0 && dk > 0.0 {
+                        (di * dk).sqrt()
+                    } else {
+                        di.max(dk)
+                    };
+                    // Written so that a NaN is never close.
+                    *close &= (now - then).abs() <= theta * scale;
                 }
             }
         }
-        (moved_columns, close)
+        c
+    }
+
+    /// [`LinearSolver::factor_unless_close`] without the bookkeeping of
+    /// [`GpLu::prev_matches_last`].
+    fn factor_unless_close_inner(
+        &mut self,
+        values: &[f64],
+        theta: f64,
+    ) -> Result<Factored, SolveError> {
+        if self.n == 0 || !self.have_pattern || theta.is_nan() || theta <= 0.0 {
+            return self.factor(values).map(Factored::from_recomputed);
+        }
+        let n = self.n;
+        // `changed` is taken out so that both threads can read the rest of `self`.
+        let mut changed = std::mem::take(&mut self.changed);
+        let (moved_columns, close) = match self.two_way.zip(self.pair.as_deref()) {
+            Some((TwoWay { factor, .. }, pair)) => {
+                let (first, second) = changed.split_at_mut(factor.mid);
+                let ((ca, a), (cb, b)) = pair.join(
+                    || self.classify(values, theta, 0..factor.mid, first),
+                    || self.classify(values, theta, factor.mid..n, second),
+                );
+                (ca + cb, a && b)
+            }
+            None => self.classify(values, theta, 0..n, &mut changed),
+        };
+        self.changed = changed;
+        if moved_columns == 0 {
+            return Ok(Factored::Unchanged);
+        }
+        if close {
+            return Ok(Factored::KeptClose);
+        }
+        self.factor_with(values, true)
+            .map(Factored::from_recomputed)
     }
 
     /// Numeric refactorization with the recorded pivots and patterns; with `classified`,
@@ -858,36 +942,41 @@ impl MapOrNone for usize {
 
 impl LinearSolver for GpLu {
     fn factor(&mut self, values: &[f64]) -> Result<bool, SolveError> {
-        self.factor_with(values, false)
+        let result = self.factor_with(values, false);
+        self.prev_matches_last = result.is_ok();
+        result
+    }
+
+    fn factor_unless_close_since(
+        &mut self,
+        values: &[f64],
+        theta: f64,
+        moved_since_last: Option<&[u32]>,
+    ) -> Result<Factored, SolveError> {
+        let Some(moved) = moved_since_last.filter(|_| {
+            self.prev_matches_last && self.n > 0 && self.have_pattern && !theta.is_nan()
+        }) else {
+            return self.factor_unless_close(values, theta);
+        };
+        // The decisions of `factor_unless_close` (and, for theta = 0, of `factor`'s own
+        // change detection), found from the moved positions' columns only.
+        let (moved_columns, close) = self.classify_only(values, theta.max(0.0), moved);
+        let result = if moved_columns == 0 {
+            Ok(Factored::Unchanged)
+        } else if close && theta > 0.0 {
+            Ok(Factored::KeptClose)
+        } else {
+            self.factor_with(values, true)
+                .map(Factored::from_recomputed)
+        };
+        self.prev_matches_last = matches!(result, Ok(Factored::Recomputed | Factored::Unchanged));
+        result
     }
 
     fn factor_unless_close(&mut self, values: &[f64], theta: f64) -> Result<Factored, SolveError> {
-        if self.n == 0 || !self.have_pattern || theta.is_nan() || theta <= 0.0 {
-            return self.factor(values).map(Factored::from_recomputed);
-        }
-        let n = self.n;
-        // `changed` is taken out so that both threads can read the rest of `self`.
-        let mut changed = std::mem::take(&mut self.changed);
-        let (moved_columns, close) = match self.two_way.zip(self.pair.as_deref()) {
-            Some((TwoWay { factor, .. }, pair)) => {
-                let (first, second) = changed.split_at_mut(factor.mid);
-                let ((ca, a), (cb, b)) = pair.join(
-                    || self.classify(values, theta, 0..factor.mid, first),
-                    || self.classify(values, theta, factor.mid..n, second),
-                );
-                (ca + cb, a && b)
-            }
-            None => self.classify(values, theta, 0..n, &mut changed),
-        };
-        self.changed = changed;
-        if moved_columns == 0 {
-            return Ok(Factored::Unchanged);
-        }
-        if close {
-            return Ok(Factored::KeptClose);
-        }
-        self.factor_with(values, true)
-            .map(Factored::from_recomputed)
+        let result = self.factor_unless_close_inner(values, theta);
+        self.prev_matches_last = matches!(result, Ok(Factored::Recomputed | Factored::Unchanged));
+        result
     }
 
     fn factor_nnz(&self) -> usize {

@@ -72,6 +72,18 @@ pub trait LinearSolver: Send {
     fn factor_unless_close(&mut self, values: &[f64], _theta: f64) -> Result<Factored, SolveError> {
         self.factor(values).map(Factored::from_recomputed)
     }
+    /// [`LinearSolver::factor_unless_close`], told that since the last factorization call
+    /// only the values at the positions `moved_since_last` can have changed (None: any
+    /// may have). The answer must be the same as without the hint; a backend may use it to
+    /// look at fewer entries.
+    fn factor_unless_close_since(
+        &mut self,
+        values: &[f64],
+        theta: f64,
+        _moved_since_last: Option<&[u32]>,
+    ) -> Result<Factored, SolveError> {
+        self.factor_unless_close(values, theta)
+    }
 }
 
 /// faer's sparse LU with the symbolic factorization computed once.

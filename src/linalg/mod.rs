@@ -126,9 +126,17 @@ pub struct Pull {
     row_mark: Vec<bool>,
     pos_touched: Vec<u32>,
     row_touched: Vec<u32>,
+    /// The matrix positions the last [`Pull::apply`] rebuilt.
+    pos_rebuilt: Vec<u32>,
 }
 
 impl Pull {
+    /// The matrix positions the last [`Pull::apply`] rebuilt: the only ones whose values
+    /// can differ from those before it.
+    pub fn rebuilt_positions(&self) -> &[u32] {
+        &self.pos_rebuilt
+    }
+
     /// Mark the entries that the matrix slots `mat` and rhs slots `rhs` stamp.
     pub fn touch(&mut self, asm: &Assembler, mat: Range<usize>, rhs: Range<usize>) {
         for &pos in &asm.mat_map[mat] {
@@ -164,7 +172,9 @@ impl Pull {
         rhs: &mut [f64],
     ) -> usize {
         let rebuilt = self.pos_touched.len() + self.row_touched.len();
-        for pos in self.pos_touched.drain(..) {
+        std::mem::swap(&mut self.pos_touched, &mut self.pos_rebuilt);
+        self.pos_touched.clear();
+        for &pos in &self.pos_rebuilt {
             let p = pos as usize;
             self.pos_mark[p] = false;
             let slots = &self.pos_slots[self.pos_ptr[p] as usize..self.pos_ptr[p + 1] as usize];
@@ -365,6 +375,7 @@ impl Assembler {
             row_mark: vec![false; self.n],
             pos_touched: Vec::new(),
             row_touched: Vec::new(),
+            pos_rebuilt: Vec::new(),
         }
     }
 
