@@ -315,16 +315,12 @@ fn mtj_in_circuit_switches_only_above_ic0() {
     );
 }
 
-/// Parallel device loading must not change a single bit of the result: the two halves write
-/// disjoint slots and states, the gather sums slots in the same order, and each half of the
-/// linear part's point matrix and rhs receives the same additions in the same order.
-#[test]
-fn parallel_load_is_bit_identical_to_serial() {
+/// The generated 8×8 1T1R crossbar read and its transient.
+fn crossbar_8x8_read() -> (Circuit, tran::TranSpec) {
     let xbar = crate::generate::crossbar::CrossbarSpec::square(8);
     let text = crate::generate::crossbar::netlist(&xbar);
     let parsed = crate::netlist::load_str("xbar.cir", &text, std::path::Path::new("."));
     assert!(!parsed.diagnostics.has_errors());
-    let c = &parsed.circuit;
     let spec = tran::TranSpec {
         tstep: 1e-10,
         tstop: xbar.tstop(),
@@ -332,6 +328,16 @@ fn parallel_load_is_bit_identical_to_serial() {
         tmax: None,
         uic: false,
     };
+    (parsed.circuit, spec)
+}
+
+/// Parallel device loading must not change a single bit of the result: the two halves write
+/// disjoint slots and states, the gather sums slots in the same order, and each half of the
+/// linear part's point matrix and rhs receives the same additions in the same order.
+#[test]
+fn parallel_load_is_bit_identical_to_serial() {
+    let (circuit, spec) = crossbar_8x8_read();
+    let c = &circuit;
     let mut par = System::new(c).unwrap();
     par.set_parallel_load(true);
     if rayon::current_num_threads() >= 2 {
@@ -357,18 +363,8 @@ fn parallel_load_is_bit_identical_to_serial() {
 /// bits and the decisions of a full assembly, serial and in two halves.
 #[test]
 fn partial_assembly_is_bit_identical_to_full() {
-    let xbar = crate::generate::crossbar::CrossbarSpec::square(8);
-    let text = crate::generate::crossbar::netlist(&xbar);
-    let parsed = crate::netlist::load_str("xbar.cir", &text, std::path::Path::new("."));
-    assert!(!parsed.diagnostics.has_errors());
-    let c = &parsed.circuit;
-    let spec = tran::TranSpec {
-        tstep: 1e-10,
-        tstop: xbar.tstop(),
-        tstart: 0.0,
-        tmax: None,
-        uic: false,
-    };
+    let (circuit, spec) = crossbar_8x8_read();
+    let c = &circuit;
     for halves in [false, true] {
         let mut partial = System::new(c).unwrap();
         partial.set_parallel_load(halves);

@@ -116,18 +116,72 @@ const SLOT_WEIGHT: usize = 3;
 /// in, so the result equals a full gather bit for bit.
 #[derive(Debug, Clone, Default)]
 pub struct Pull {
-    /// Per matrix position / rhs row, its slots (ascending), in CSR form.
-    pos_ptr: Vec<u32>,
-    pos_slots: Vec<u32>,
-    row_ptr: Vec<u32>,
-    row_slots: Vec<u32>,
-    /// Entries marked by [`Pull::touch`] since the last [`Pull::apply`].
-    pos_mark: Vec<bool>,
-    row_mark: Vec<bool>,
-    pos_touched: Vec<u32>,
-    row_touched: Vec<u32>,
+    /// Matrix positions and rhs rows.
+    pos: PullSide,
+    row: PullSide,
     /// The matrix positions the last [`Pull::apply`] rebuilt.
     pos_rebuilt: Vec<u32>,
+}
+
+/// One kind of entry (matrix positions or rhs rows) of a [`Pull`].
+#[derive(Debug, Clone, Default)]
+struct PullSide {
+    /// Per entry, its slots (ascending), in CSR form.
+    ptr: Vec<u32>,
+    slots: Vec<u32>,
+    /// Entries marked since the last rebuild, and their marks.
+    touched: Vec<u32>,
+    mark: Vec<bool>,
+}
+
+impl PullSide {
+    /// `entries` (entry, slot) in ascending slot order, for `len` entries.
+    fn new(len: usize, entries: impl Iterator<Item = (usize, u32)> + Clone) -> PullSide {
+        let mut ptr = vec![0u32; len + 1];
+        for (at, _) in entries.clone() {
+            ptr[at + 1] += 1;
+        }
+        for i in 0..len {
+            ptr[i + 1] += ptr[i];
+        }
+        let mut fill: Vec<u32> = ptr[..len].to_vec();
+        let mut slots = vec![0u32; ptr[len] as usize];
+        // Slots come in ascending order, so each entry's list is ascending.
+        for (at, slot) in entries {
+            slots[fill[at] as usize] = slot;
+            fill[at] += 1;
+        }
+        PullSide {
+            ptr,
+            slots,
+            touched: Vec::new(),
+            mark: vec![false; len],
+        }
+    }
+
+    fn touch(&mut self, entry: u32) {
+        let mark = &mut self.mark[entry as usize];
+        if !*mark {
+            *mark = true;
+            self.touched.push(entry);
+        }
+    }
+
+    /// Rebuild the touched entries of `out` as `base` plus their slots of `bufs` (slots
+    /// below `split` from the first), clear the marks, and leave the rebuilt entries in
+    /// `self.touched`.
+    fn rebuild(&mut self, base: &[f64], bufs: [&[f64]; 2], split: usize, out: &mut [f64]) {
+        for &entry in &self.touched {
+            let e = entry as usize;
+            self.mark[e] = false;
+            let mut v = base[e];
+            for &s in &self.slots[self.ptr[e] as usize..self.ptr[e + 1] as usize] {
+                let s = s as usize;
+                v += bufs[usize::from(s >= split)][s];
+            }
+            out[e] = v;
+        }
+    }
 }
 
 impl Pull {
@@ -140,28 +194,17 @@ impl Pull {
     /// Mark the entries that the matrix slots `mat` and rhs slots `rhs` stamp.
     pub fn touch(&mut self, asm: &Assembler, mat: Range<usize>, rhs: Range<usize>) {
         for &pos in &asm.mat_map[mat] {
-            let mark = &mut self.pos_mark[pos as usize];
-            if !*mark {
-                *mark = true;
-                self.pos_touched.push(pos);
-            }
+            self.pos.touch(pos);
         }
-        for &eq in &asm.rhs_map[rhs] {
-            // Ground rows (eq 0) are dropped, as in the gather.
-            if let Some(mark) = (eq as usize)
-                .checked_sub(1)
-                .and_then(|r| self.row_mark.get_mut(r))
-                && !*mark
-            {
-                *mark = true;
-                self.row_touched.push(eq - 1);
-            }
+        // Ground rows (eq 0) are dropped, as in the gather.
+        for &eq in asm.rhs_map[rhs].iter().filter(|&&eq| eq != 0) {
+            self.row.touch(eq - 1);
         }
     }
 
-    /// Rebuild the marked entries from the linear part (`base_values`, `base_rhs`) and the
-    /// stamp buffers (slots below `split` from the first pair, as in
-    /// [`Assembler::gather_onto`]), and clear the marks. Returns how many entries it rebuilt.
+    /// Rebuild the marked entries from the linear part (`base`: values, rhs) and the stamp
+    /// buffers (slots below `split` from the first pair, as in [`Assembler::gather_onto`]),
+    /// and clear the marks.
     pub fn apply(
         &mut self,
         mat_buf: [&[f64]; 2],
@@ -170,33 +213,12 @@ impl Pull {
         base: (&[f64], &[f64]),
         values: &mut [f64],
         rhs: &mut [f64],
-    ) -> usize {
-        let rebuilt = self.pos_touched.len() + self.row_touched.len();
-        std::mem::swap(&mut self.pos_touched, &mut self.pos_rebuilt);
-        self.pos_touched.clear();
-        for &pos in &self.pos_rebuilt {
-            let p = pos as usize;
-            self.pos_mark[p] = false;
-            let slots = &self.pos_slots[self.pos_ptr[p] as usize..self.pos_ptr[p + 1] as usize];
-            let mut v = base.0[p];
-            for &s in slots {
-                let s = s as usize;
-                v += mat_buf[usize::from(s >= split.0)][s];
-            }
-            values[p] = v;
-        }
-        for row in self.row_touched.drain(..) {
-            let r = row as usize;
-            self.row_mark[r] = false;
-            let slots = &self.row_slots[self.row_ptr[r] as usize..self.row_ptr[r + 1] as usize];
-            let mut v = base.1[r];
-            for &s in slots {
-                let s = s as usize;
-                v += rhs_buf[usize::from(s >= split.1)][s];
-            }
-            rhs[r] = v;
-        }
-        rebuilt
+    ) {
+        self.pos.rebuild(base.0, mat_buf, split.0, values);
+        self.row.rebuild(base.1, rhs_buf, split.1, rhs);
+        std::mem::swap(&mut self.pos.touched, &mut self.pos_rebuilt);
+        self.pos.touched.clear();
+        self.row.touched.clear();
     }
 }
 
@@ -338,43 +360,15 @@ impl Assembler {
     /// [`Pull`] for the slots from `from` (matrix, rhs) on: the slots of each matrix position
     /// and rhs row, in the gather's order.
     pub fn pull_plan(&self, from: (usize, usize)) -> Pull {
-        fn csr(
-            len: usize,
-            slots: impl Iterator<Item = (usize, u32)> + Clone,
-        ) -> (Vec<u32>, Vec<u32>) {
-            let mut ptr = vec![0u32; len + 1];
-            for (at, _) in slots.clone() {
-                ptr[at + 1] += 1;
-            }
-            for i in 0..len {
-                ptr[i + 1] += ptr[i];
-            }
-            let mut fill: Vec<u32> = ptr[..len].to_vec();
-            let mut out = vec![0u32; ptr[len] as usize];
-            // Slots come in ascending order, so each entry's list is ascending.
-            for (at, slot) in slots {
-                out[fill[at] as usize] = slot;
-                fill[at] += 1;
-            }
-            (ptr, out)
-        }
         let (m, r) = (self.mat_map.len(), self.rhs_map.len());
         let (m0, r0) = (from.0.clamp(1, m), from.1.clamp(1, r));
         let mat = (m0..m).map(|s| (self.mat_map[s] as usize, s as u32));
         let rhs = (r0..r)
             .filter(|&s| self.rhs_map[s] != 0)
             .map(|s| (self.rhs_map[s] as usize - 1, s as u32));
-        let (pos_ptr, pos_slots) = csr(self.nnz(), mat);
-        let (row_ptr, row_slots) = csr(self.n, rhs);
         Pull {
-            pos_ptr,
-            pos_slots,
-            row_ptr,
-            row_slots,
-            pos_mark: vec![false; self.nnz()],
-            row_mark: vec![false; self.n],
-            pos_touched: Vec::new(),
-            row_touched: Vec::new(),
+            pos: PullSide::new(self.nnz(), mat),
+            row: PullSide::new(self.n, rhs),
             pos_rebuilt: Vec::new(),
         }
     }
