@@ -39,6 +39,9 @@ pub struct LinearPart {
     /// Matrix and rhs of the linear part at the present point.
     point_values: Vec<f64>,
     point_rhs: Vec<f64>,
+    /// What `point_values` was built for: the resistors alone (None inside) or with the
+    /// capacitor companions at the integration coefficient with these bits.
+    point_matrix: Option<Option<u64>>,
 }
 
 impl LinearPart {
@@ -72,6 +75,7 @@ impl LinearPart {
             }
         }
         LinearPart {
+            point_matrix: None,
             point_values: static_values.clone(),
             point_rhs: vec![0.0; asm.n],
             static_values,
@@ -88,15 +92,20 @@ impl LinearPart {
         integ: &Integrator,
         hist: &[&[f64]; 3],
         halves: Option<((usize, usize), Option<&SpinPair>)>,
-    ) {
+    ) -> bool {
         let companions = !(mode == Mode::Dc || uic_start);
+        // The matrix part depends on the step only through ag0: with the same ag0 it is the
+        // last point's, bit for bit, and only the rhs (history currents) is rebuilt.
+        let key = Some(companions.then(|| integ.ag[0].to_bits()));
+        let matrix = self.point_matrix != key;
+        self.point_matrix = key;
         let (fixed, caps) = (&self.static_values[..], &self.caps[..]);
         let part = |first: (usize, usize), values: &mut [f64], rhs: &mut [f64]| {
             build_point_part(
                 fixed,
                 caps,
                 first,
-                values,
+                matrix.then_some(values),
                 rhs,
                 companions.then_some((integ, hist)),
             );
@@ -117,6 +126,7 @@ impl LinearPart {
             }
             None => part((0, 0), &mut self.point_values, &mut self.point_rhs),
         }
+        matrix
     }
 
     /// The present point's matrix values and rhs of the linear part.
@@ -258,18 +268,20 @@ fn truncate_caps(caps: &[BulkCap], ctx: &TruncCtx) -> (f64, f64) {
 
 /// [`LinearPart::begin_point`] for the entries from `first` (values, rhs) on, into slices
 /// that start there: resistors, then (with `companions`) every capacitor's companion
-/// conductance and history current, in capacitor order. Each entry receives the same
-/// additions in the same order whichever part it falls in, so the halves built by two
-/// threads equal the whole built by one, bit for bit.
+/// conductance and history current, in capacitor order; the values only when given. Each
+/// entry receives the same additions in the same order whichever part it falls in, so the
+/// halves built by two threads equal the whole built by one, bit for bit.
 fn build_point_part(
     fixed: &[f64],
     caps: &[BulkCap],
     first: (usize, usize),
-    values: &mut [f64],
+    mut values: Option<&mut [f64]>,
     rhs: &mut [f64],
     companions: Option<(&Integrator, &[&[f64]; 3])>,
 ) {
-    values.copy_from_slice(&fixed[first.0..first.0 + values.len()]);
+    if let Some(values) = values.as_deref_mut() {
+        values.copy_from_slice(&fixed[first.0..first.0 + values.len()]);
+    }
     rhs.fill(0.0);
     let Some((integ, hist)) = companions else {
         return;
@@ -280,9 +292,11 @@ fn build_point_part(
     let (v0, r0) = (first.0 as u32, first.1 as u32 + 1);
     for cap in caps {
         let geq = ag0 * cap.c;
-        for (k, &p) in cap.pos.iter().enumerate() {
-            if let Some(v) = values.get_mut(p.wrapping_sub(v0) as usize) {
-                *v += if k < 2 { geq } else { -geq };
+        if let Some(values) = values.as_deref_mut() {
+            for (k, &p) in cap.pos.iter().enumerate() {
+                if let Some(v) = values.get_mut(p.wrapping_sub(v0) as usize) {
+                    *v += if k < 2 { geq } else { -geq };
+                }
             }
         }
         // The companion source i − g·v = history current leaves a, enters b.

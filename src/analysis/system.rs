@@ -167,6 +167,8 @@ pub struct System {
     assembled: bool,
     /// The last load was assembled by `pull`: only its rebuilt positions changed.
     assembled_partially: bool,
+    /// General devices evaluated by state-only loads since the last assembly.
+    unassembled: Vec<u32>,
     values: Vec<f64>,
     rhs: Vec<f64>,
     /// Present solution by equation (x[0] = 0).
@@ -398,6 +400,7 @@ impl System {
             evaluated: Default::default(),
             assembled: false,
             assembled_partially: false,
+            unassembled: Vec::new(),
             pair,
             cap_split,
             asm,
@@ -511,12 +514,16 @@ impl System {
     ) -> usize {
         let [s0, s1, s2, s3] = &mut self.states;
         let hist = [&s1[..], &s2[..], &s3[..]];
+        // A new point whose linear matrix part is the last point's (same integration
+        // coefficient) may be assembled partially too; its rhs is rebuilt whole.
+        let mut matrix_kept = false;
         if !repeat {
             let halves = self
                 .split
                 .and(self.gather_halves.as_ref())
                 .map(|plan| (plan.split, self.pair.as_deref()));
-            self.linear
+            matrix_kept = !self
+                .linear
                 .begin_point(p.mode, uic_start, &self.integ, &hist, halves);
         }
         // Devices evaluated in this pass.
@@ -554,12 +561,15 @@ impl System {
         // assembly, rebuilds only the entries of the devices it evaluates (most devices of a
         // crossbar are latent and keep their stamps).
         let incremental = !states_only
-            && repeat
+            && (repeat || matrix_kept)
             && self.assembled
             && self.pull.is_some()
             && p.mode == Mode::Tran
             && p.diag_gmin == 0.0
             && p.pins.is_empty();
+        // Devices evaluated by a state-only reload change their stamps unassembled: they are
+        // remembered for the next partial assembly.
+        let track = incremental || (states_only && self.assembled && self.pull.is_some());
         let [mut eval_first, mut eval_second] = std::mem::take(&mut self.evaluated);
         eval_first.clear();
         eval_second.clear();
@@ -634,7 +644,7 @@ impl System {
                 for (k, &i) in first.iter().enumerate().filter(|&(_, &i)| wanted(i)) {
                     let latent = ctx.latent;
                     devices[i].load(&mut ctx);
-                    if incremental && ctx.latent == latent {
+                    if track && ctx.latent == latent {
                         eval_first.push(k as u32);
                     }
                 }
@@ -654,7 +664,7 @@ impl System {
                 for (k, &i) in second.iter().enumerate().filter(|&(_, &i)| wanted(i)) {
                     let latent = ctx_b.latent;
                     devices[i].load(&mut ctx_b);
-                    if incremental && ctx_b.latent == latent {
+                    if track && ctx_b.latent == latent {
                         eval_second.push((sp.device + k) as u32);
                     }
                 }
@@ -668,12 +678,12 @@ impl System {
             self.stats.device_bypasses += ba + bb;
             self.stats.latent_devices += la + lb;
             if states_only {
-                self.assembled = false;
+                self.remember_unassembled(track, &eval_first, &eval_second);
                 self.evaluated = [eval_first, eval_second];
                 return 0;
             }
             if incremental {
-                self.pull_evaluated(&eval_first, &eval_second);
+                self.pull_evaluated(&eval_first, &eval_second, !repeat);
                 self.evaluated = [eval_first, eval_second];
                 return na + nb;
             }
@@ -697,7 +707,7 @@ impl System {
             for (k, &i) in self.general.iter().enumerate().filter(|&(_, &i)| wanted(i)) {
                 let latent = ctx.latent;
                 self.devices[i].load(&mut ctx);
-                if incremental && ctx.latent == latent {
+                if track && ctx.latent == latent {
                     eval_first.push(k as u32);
                 }
             }
@@ -706,12 +716,12 @@ impl System {
             self.stats.device_bypasses += ctx.bypassed;
             self.stats.latent_devices += ctx.latent;
             if states_only {
-                self.assembled = false;
+                self.remember_unassembled(track, &eval_first, &eval_second);
                 self.evaluated = [eval_first, eval_second];
                 return 0;
             }
             if incremental {
-                self.pull_evaluated(&eval_first, &eval_second);
+                self.pull_evaluated(&eval_first, &eval_second, !repeat);
                 self.evaluated = [eval_first, eval_second];
                 return noncon;
             }
@@ -730,6 +740,7 @@ impl System {
         // A full assembly: repeated iterations may rebuild only what changes, unless the
         // diagonal additions below change entries that no device stamp accounts for.
         self.assembled = p.diag_gmin == 0.0 && p.pins.is_empty();
+        self.unassembled.clear();
         if p.diag_gmin > 0.0 {
             let nodes: Vec<usize> = (0..self.n_nodes.saturating_sub(1)).collect();
             self.asm
@@ -748,7 +759,7 @@ impl System {
     /// Rebuild the values and rhs entries that the evaluated general devices (positions in
     /// `general`, each half's list) stamp, from the point's linear part and the stamp
     /// buffers (with a split, the second half's slots from its own buffers).
-    fn pull_evaluated(&mut self, first: &[u32], second: &[u32]) {
+    fn pull_evaluated(&mut self, first: &[u32], second: &[u32], whole_rhs: bool) {
         self.stats.partial_assemblies += 1;
         let (mat_buf, rhs_buf, split) = match self.split {
             Some(sp) => (
@@ -762,8 +773,15 @@ impl System {
                 (self.mat_buf.len(), self.rhs_buf.len()),
             ),
         };
+        if whole_rhs {
+            // A new point: every rhs row's linear part changed.
+            self.rhs.copy_from_slice(self.linear.point().1);
+            self.asm
+                .gather_rhs_onto(rhs_buf, self.general_slots.1, split.1, &mut self.rhs);
+        }
         let pull = self.pull.as_mut().expect("incremental assembly has a plan");
-        for &k in first.iter().chain(second) {
+        let unassembled = std::mem::take(&mut self.unassembled);
+        for &k in first.iter().chain(second).chain(&unassembled) {
             let (mat, rhs) = &self.dev_slots[k as usize];
             pull.touch(
                 &self.asm,
@@ -779,6 +797,20 @@ impl System {
             &mut self.values,
             &mut self.rhs,
         );
+        self.unassembled = unassembled;
+        self.unassembled.clear();
+    }
+
+    /// After a load that assembled nothing: with `track`, its evaluated devices (each
+    /// half's list) join those the next partial assembly rebuilds; otherwise the next
+    /// assembly must be full.
+    fn remember_unassembled(&mut self, track: bool, first: &[u32], second: &[u32]) {
+        if track {
+            self.unassembled.extend_from_slice(first);
+            self.unassembled.extend_from_slice(second);
+        } else {
+            self.assembled = false;
+        }
     }
 
     /// Only set device states at the t = 0 point of a UIC transient (nothing is solved).

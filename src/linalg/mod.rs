@@ -344,6 +344,24 @@ impl Assembler {
         }
     }
 
+    /// The rhs part of [`Assembler::gather_onto`] alone, onto `rhs` (which holds the bulk
+    /// linear part's rhs).
+    pub fn gather_rhs_onto(
+        &self,
+        rhs_buf: [&[f64]; 2],
+        from: usize,
+        split: usize,
+        rhs: &mut [f64],
+    ) {
+        let (_, rhs_ranges) =
+            self.slot_ranges((self.mat_map.len(), from), (self.mat_map.len(), split));
+        for (b, range) in rhs_ranges.into_iter().enumerate() {
+            for (&eq, &v) in self.rhs_map[range.clone()].iter().zip(&rhs_buf[b][range]) {
+                rhs[eq as usize - 1] += v;
+            }
+        }
+    }
+
     /// The matrix and rhs slot ranges [`Assembler::gather_onto`] takes from each buffer pair:
     /// slots from `from`, the first pair's below `split`.
     fn slot_ranges(
