@@ -136,20 +136,8 @@ pub fn simulate(circuit: &Circuit) -> Result<SimOutput, SimError> {
                 Ok(p) => plots.push(p),
                 Err(e) => return Err(finish(&sys, e, plots)),
             },
-            Analysis::Tran {
-                tstep,
-                tstop,
-                tstart,
-                tmax,
-                uic,
-            } => {
-                let spec = tran::TranSpec {
-                    tstep: *tstep,
-                    tstop: *tstop,
-                    tstart: *tstart,
-                    tmax: *tmax,
-                    uic: *uic,
-                };
+            Analysis::Tran { .. } => {
+                let spec = tran::TranSpec::of(analysis).expect("a transient analysis");
                 match tran::run(&mut sys, circuit, spec) {
                     Ok(r) => {
                         plots.push(r.plot);

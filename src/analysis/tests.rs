@@ -428,22 +428,7 @@ fn partial_assembly_is_bit_identical_on_charged_devices() {
         let spec = c
             .analyses
             .iter()
-            .find_map(|a| match a {
-                Analysis::Tran {
-                    tstep,
-                    tstop,
-                    tstart,
-                    tmax,
-                    uic,
-                } => Some(tran::TranSpec {
-                    tstep: *tstep,
-                    tstop: *tstop,
-                    tstart: *tstart,
-                    tmax: *tmax,
-                    uic: *uic,
-                }),
-                _ => None,
-            })
+            .find_map(tran::TranSpec::of)
             .expect("a transient");
         let mut partial = System::new(c).unwrap();
         let a = tran::run(&mut partial, c, spec).ok().unwrap().plot;

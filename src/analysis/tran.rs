@@ -5,7 +5,7 @@
 use super::record::Recorder;
 use super::system::{NewtonParams, System};
 use super::{SimError, op};
-use crate::circuit::Circuit;
+use crate::circuit::{Analysis, Circuit};
 use crate::devices::{InitPhase, Mode, SourceEval};
 use crate::results::{Plot, VecKind, Vector};
 
@@ -17,6 +17,28 @@ pub struct TranSpec {
     pub tstart: f64,
     pub tmax: Option<f64>,
     pub uic: bool,
+}
+
+impl TranSpec {
+    /// The spec of a `.tran` analysis (None for any other).
+    pub fn of(analysis: &Analysis) -> Option<TranSpec> {
+        match *analysis {
+            Analysis::Tran {
+                tstep,
+                tstop,
+                tstart,
+                tmax,
+                uic,
+            } => Some(TranSpec {
+                tstep,
+                tstop,
+                tstart,
+                tmax,
+                uic,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Result of a transient run: the waveforms and the energy delivered by sources.
