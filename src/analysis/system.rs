@@ -44,10 +44,9 @@ struct ClearRanges {
 
 impl ClearRanges {
     /// The slots of the non-owning devices among `devs` (positions in `System::general`),
-    /// given the slots allocated before each general device and the buffer ends.
+    /// given each general device's matrix and rhs slot ranges.
     fn of(
-        starts: &[(usize, usize, usize)],
-        ends: (usize, usize),
+        dev_slots: &[(Range<u32>, Range<u32>)],
         owns: &[bool],
         devs: Range<usize>,
     ) -> ClearRanges {
@@ -59,11 +58,11 @@ impl ClearRanges {
             }
         }
         let mut out = ClearRanges::default();
+        let wide = |r: &Range<u32>| r.start as usize..r.end as usize;
         for k in devs.filter(|&k| !owns[k]) {
-            let (m0, r0, _) = starts[k];
-            let (m1, r1) = starts.get(k + 1).map_or(ends, |&(m, r, _)| (m, r));
-            push(&mut out.mat, m0..m1);
-            push(&mut out.rhs, r0..r1);
+            let (mat, rhs) = &dev_slots[k];
+            push(&mut out.mat, wide(mat));
+            push(&mut out.rhs, wide(rhs));
         }
         out
     }
@@ -320,32 +319,29 @@ impl System {
         // Devices owning their stamps are not cleared between loads. Without one contiguous
         // slot range per device (slots allocated in the first pass) none counts as owner, and
         // the ranges merge into the whole general range.
+        // Per general device: its matrix and rhs slot ranges (of the second pass).
         let ends = (mat_slots, rhs_slots);
+        let dev_slots: Vec<(Range<u32>, Range<u32>)> = (0..starts.len())
+            .map(|k| {
+                let (m0, r0, _) = starts[k];
+                let (m1, r1) = starts.get(k + 1).map_or(ends, |&(m, r, _)| (m, r));
+                (m0 as u32..m1 as u32, r0 as u32..r1 as u32)
+            })
+            .collect();
         let owns: Vec<bool> = general
             .iter()
             .map(|&i| !first_pass_allocated && devices[i].owns_stamps())
             .collect();
-        let clear_whole = ClearRanges::of(&starts, ends, &owns, 0..general.len());
+        let clear_whole = ClearRanges::of(&dev_slots, &owns, 0..general.len());
         let clear_halves = split_possible.map_or_else(Default::default, |sp| {
             [
-                ClearRanges::of(&starts, ends, &owns, 0..sp.device),
-                ClearRanges::of(&starts, ends, &owns, sp.device..general.len()),
+                ClearRanges::of(&dev_slots, &owns, 0..sp.device),
+                ClearRanges::of(&dev_slots, &owns, sp.device..general.len()),
             ]
         });
         let pair = SpinPair::for_simulation(asm.n);
         // Repeated iterations of a point reassemble only what evaluated devices stamp, which
         // needs each device's slots as one range (slots allocated in device order).
-        let dev_slots: Vec<(Range<u32>, Range<u32>)> = if first_pass_allocated {
-            Vec::new()
-        } else {
-            (0..starts.len())
-                .map(|k| {
-                    let (m0, r0, _) = starts[k];
-                    let (m1, r1) = starts.get(k + 1).map_or(ends, |&(m, r, _)| (m, r));
-                    (m0 as u32..m1 as u32, r0 as u32..r1 as u32)
-                })
-                .collect()
-        };
         let pull = (!first_pass_allocated && nonlinear).then(|| asm.pull_plan(general_slots));
         let split =
             split_possible.filter(|_| pair.is_some() && general.len() >= PARALLEL_MIN_DEVICES);
@@ -459,13 +455,11 @@ impl System {
             self.rhs_buf2 = vec![0.0; self.rhs_buf.len()];
         }
     }
-    /// Rebuild, at a point's repeated Newton iterations, only the entries that evaluated
-    /// devices stamp (on by default where the devices' slots allow it; results are the same
-    /// bits either way).
-    pub fn set_partial_assembly(&mut self, on: bool) {
-        if !on {
-            self.pull = None;
-        }
+    /// Assemble every Newton iteration in full instead of rebuilding only the entries that
+    /// evaluated devices stamp (partial assembly is on by default where the devices' slots
+    /// allow it; results are the same bits either way, which tests check with this).
+    pub fn disable_partial_assembly(&mut self) {
+        self.pull = None;
     }
 
     /// Are devices loaded on two threads?
@@ -574,7 +568,7 @@ impl System {
         eval_first.clear();
         eval_second.clear();
         // Otherwise the matrix and rhs start from the linear part (copied by the loading
-        // threads).
+        // threads) and all slots are gathered onto it.
         let copy_base = !states_only && !incremental;
         if !states_only {
             self.assembled_partially = incremental;
@@ -677,27 +671,19 @@ impl System {
             self.stamps_synced = true;
             self.stats.device_bypasses += ba + bb;
             self.stats.latent_devices += la + lb;
-            if states_only {
-                self.remember_unassembled(track, &eval_first, &eval_second);
-                self.evaluated = [eval_first, eval_second];
-                return 0;
+            if copy_base {
+                // Each thread adds the slots whose positions lie in its half.
+                let mat = [&self.mat_buf[..], &self.mat_buf2[..]];
+                let rhs_bufs = [&self.rhs_buf[..], &self.rhs_buf2[..]];
+                let (values0, values1) = self.values.split_at_mut(vh);
+                let (rhs0, rhs1) = self.rhs.split_at_mut(rh);
+                let mut first = || plan.gather(0, mat, rhs_bufs, values0, rhs0);
+                let mut second = || plan.gather(1, mat, rhs_bufs, values1, rhs1);
+                match &self.pair {
+                    Some(pair) => pair.join(first, second),
+                    None => (first(), second()),
+                };
             }
-            if incremental {
-                self.pull_evaluated(&eval_first, &eval_second, !repeat);
-                self.evaluated = [eval_first, eval_second];
-                return na + nb;
-            }
-            // Each thread adds the slots whose positions lie in its half.
-            let mat = [&self.mat_buf[..], &self.mat_buf2[..]];
-            let rhs_bufs = [&self.rhs_buf[..], &self.rhs_buf2[..]];
-            let (values0, values1) = self.values.split_at_mut(vh);
-            let (rhs0, rhs1) = self.rhs.split_at_mut(rh);
-            let mut first = || plan.gather(0, mat, rhs_bufs, values0, rhs0);
-            let mut second = || plan.gather(1, mat, rhs_bufs, values1, rhs1);
-            match &self.pair {
-                Some(pair) => pair.join(first, second),
-                None => (first(), second()),
-            };
             na + nb
         } else {
             if copy_base {
@@ -715,28 +701,31 @@ impl System {
             self.stamps_synced = true;
             self.stats.device_bypasses += ctx.bypassed;
             self.stats.latent_devices += ctx.latent;
-            if states_only {
-                self.remember_unassembled(track, &eval_first, &eval_second);
-                self.evaluated = [eval_first, eval_second];
-                return 0;
+            if copy_base {
+                let (m, r) = (self.mat_buf.len(), self.rhs_buf.len());
+                self.asm.gather_onto(
+                    [&self.mat_buf, &self.mat_buf],
+                    [&self.rhs_buf, &self.rhs_buf],
+                    self.general_slots,
+                    (m, r),
+                    &mut self.values,
+                    &mut self.rhs,
+                );
             }
-            if incremental {
-                self.pull_evaluated(&eval_first, &eval_second, !repeat);
-                self.evaluated = [eval_first, eval_second];
-                return noncon;
-            }
-            let (m, r) = (self.mat_buf.len(), self.rhs_buf.len());
-            self.asm.gather_onto(
-                [&self.mat_buf, &self.mat_buf],
-                [&self.rhs_buf, &self.rhs_buf],
-                self.general_slots,
-                (m, r),
-                &mut self.values,
-                &mut self.rhs,
-            );
             noncon
         };
+        if states_only {
+            self.remember_unassembled(track, &eval_first, &eval_second);
+        } else if incremental {
+            self.pull_evaluated(&eval_first, &eval_second, !repeat);
+        }
         self.evaluated = [eval_first, eval_second];
+        if states_only {
+            return 0;
+        }
+        if incremental {
+            return noncon;
+        }
         // A full assembly: repeated iterations may rebuild only what changes, unless the
         // diagonal additions below change entries that no device stamp accounts for.
         self.assembled = p.diag_gmin == 0.0 && p.pins.is_empty();
@@ -783,11 +772,13 @@ impl System {
         let unassembled = std::mem::take(&mut self.unassembled);
         for &k in first.iter().chain(second).chain(&unassembled) {
             let (mat, rhs) = &self.dev_slots[k as usize];
-            pull.touch(
-                &self.asm,
-                mat.start as usize..mat.end as usize,
-                rhs.start as usize..rhs.end as usize,
-            );
+            // After a whole rhs rebuild only the matrix entries are left to rebuild.
+            let rhs = if whole_rhs {
+                0..0
+            } else {
+                rhs.start as usize..rhs.end as usize
+            };
+            pull.touch(&self.asm, mat.start as usize..mat.end as usize, rhs);
         }
         pull.apply(
             mat_buf,

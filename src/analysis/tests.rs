@@ -371,7 +371,7 @@ fn partial_assembly_is_bit_identical_to_full() {
         let a = tran::run(&mut partial, c, spec).ok().unwrap().plot;
         let mut full = System::new(c).unwrap();
         full.set_parallel_load(halves);
-        full.set_partial_assembly(false);
+        full.disable_partial_assembly();
         let b = tran::run(&mut full, c, spec).ok().unwrap().plot;
         // Most repeated iterations of the read are assembled partially.
         assert!(
@@ -433,7 +433,7 @@ fn partial_assembly_is_bit_identical_on_charged_devices() {
         let mut partial = System::new(c).unwrap();
         let a = tran::run(&mut partial, c, spec).ok().unwrap().plot;
         let mut full = System::new(c).unwrap();
-        full.set_partial_assembly(false);
+        full.disable_partial_assembly();
         let b = tran::run(&mut full, c, spec).ok().unwrap().plot;
         assert!(partial.stats.partial_assemblies > 0, "{name}");
         assert_eq!(a.scale.data, b.scale.data, "{name}");

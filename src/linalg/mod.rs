@@ -331,17 +331,13 @@ impl Assembler {
         values: &mut [f64],
         rhs: &mut [f64],
     ) {
-        let (mat_ranges, rhs_ranges) = self.slot_ranges(from, split);
+        let (mat_ranges, _) = self.slot_ranges(from, split);
         for (b, range) in mat_ranges.into_iter().enumerate() {
             for (&pos, &v) in self.mat_map[range.clone()].iter().zip(&mat_buf[b][range]) {
                 values[pos as usize] += v;
             }
         }
-        for (b, range) in rhs_ranges.into_iter().enumerate() {
-            for (&eq, &v) in self.rhs_map[range.clone()].iter().zip(&rhs_buf[b][range]) {
-                rhs[eq as usize - 1] += v;
-            }
-        }
+        self.gather_rhs_onto(rhs_buf, from.1, split.1, rhs);
     }
 
     /// The rhs part of [`Assembler::gather_onto`] alone, onto `rhs` (which holds the bulk
@@ -414,7 +410,6 @@ impl Assembler {
                     2 * acc >= total
                 })
                 .map_or(len / 2, |p| p + 1)
-                .min(len)
         };
         let vh = balanced(
             self.nnz(),
