@@ -72,6 +72,9 @@ pub struct SimOutput {
     pub factor_nnz: usize,
     /// LU columns recomputed over the run (partial refactorization's work).
     pub lu_columns_recomputed: usize,
+    /// Factorizations that restarted from the factors kept for their integration
+    /// coefficient (step size and order).
+    pub lu_family_reuses: usize,
 }
 
 /// Format a time with an engineering prefix for messages.
@@ -158,6 +161,7 @@ pub fn simulate(circuit: &Circuit) -> Result<SimOutput, SimError> {
         matrix_nnz: sys.nnz(),
         factor_nnz: sys.factor_nnz(),
         lu_columns_recomputed: sys.lu_columns_recomputed(),
+        lu_family_reuses: sys.lu_family_reuses(),
     })
 }
 #[cfg(test)]

@@ -155,6 +155,9 @@ pub struct System {
     /// Rebuilds only the entries that evaluated devices stamp, at a time point's repeated
     /// Newton iterations (None when the devices' slots are not one contiguous range each).
     pull: Option<Pull>,
+    /// Whether the LU is told each iteration's integration coefficient
+    /// ([`LinearSolver::select_family`]).
+    lu_families: bool,
     /// Per general device (position in `general`): its matrix and rhs slot ranges.
     dev_slots: Vec<(Range<u32>, Range<u32>)>,
     /// The general devices (positions in `general`) each loading half evaluated in the
@@ -392,6 +395,7 @@ impl System {
             clear_halves,
             stamps_synced: false,
             pull,
+            lu_families: true,
             dev_slots,
             evaluated: Default::default(),
             assembled: false,
@@ -460,6 +464,18 @@ impl System {
     /// allow it; results are the same bits either way, which tests check with this).
     pub fn disable_partial_assembly(&mut self) {
         self.pull = None;
+    }
+
+    /// Refactor every Newton iteration from the last factorization, without the factors
+    /// kept per integration coefficient (answers agree to within the LU's change
+    /// tolerance, which a test checks with this).
+    pub fn disable_lu_families(&mut self) {
+        self.lu_families = false;
+    }
+
+    /// Factorizations that started from the kept factors of their integration coefficient.
+    pub fn lu_family_reuses(&self) -> usize {
+        self.solver.family_reuses()
     }
 
     /// Are devices loaded on two threads?
@@ -862,6 +878,17 @@ impl System {
                 .as_ref()
                 .filter(|_| self.assembled_partially)
                 .map(|pull| pull.rebuilt_positions());
+            if self.lu_families {
+                // The capacitors' companion conductances, hence most of the matrix, depend
+                // on the integration coefficient; the LU restarts from the factors of the
+                // last point that had the same one.
+                let family = if p.mode == Mode::Tran {
+                    self.integ.ag[0].to_bits()
+                } else {
+                    0
+                };
+                self.solver.select_family(family);
+            }
             let chord =
                 match self
                     .solver
@@ -886,8 +913,7 @@ impl System {
                     *v += x;
                 }
             } else {
-                xnew.copy_from_slice(&self.rhs);
-                self.solver.solve(xnew);
+                self.solver.solve_from(&self.rhs, xnew);
             }
             if xnew.iter().any(|v| !v.is_finite()) {
                 return Err(NewtonFailure::Singular);
@@ -906,19 +932,23 @@ impl System {
                     o.reltol * old.abs().max(new.abs()) + atol,
                 )
             };
-            for (k, (&new, &old)) in xnew.iter().zip(&self.x[1..]).enumerate() {
-                let (d, tol) = deviation(k, new, old);
-                converged &= d <= tol;
-            }
             if want_worst {
                 for (k, (&new, &old)) in xnew.iter().zip(&self.x[1..]).enumerate() {
                     let (d, tol) = deviation(k, new, old);
+                    converged &= d <= tol;
                     if d > tol {
                         worst.push((k + 1, d / tol));
                     }
                 }
+                self.x[1..].copy_from_slice(xnew);
+            } else {
+                // The test and the move to the new iterate in one pass over both vectors.
+                for (k, (&new, old)) in xnew.iter().zip(&mut self.x[1..]).enumerate() {
+                    let (d, tol) = deviation(k, new, *old);
+                    converged &= d <= tol;
+                    *old = new;
+                }
             }
-            self.x[1..].copy_from_slice(xnew);
             let was_init = init == InitPhase::Junction;
             init = InitPhase::Normal;
             if !self.nonlinear && iter == 0 {

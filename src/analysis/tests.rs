@@ -409,6 +409,55 @@ fn partial_assembly_is_bit_identical_to_full() {
     }
 }
 
+/// LU factor families (the factors of each integration coefficient kept, a step-size
+/// change refactored from those of the last point with the same step size): the read's
+/// currents agree with refactoring from the last factorization to 1e-9 of their range, the
+/// step sizes of a read cycle find their kept factors, and fewer LU columns are recomputed.
+#[test]
+fn lu_families_keep_the_1t1r_answer() {
+    let (circuit, spec) = crossbar_8x8_read();
+    let c = &circuit;
+    let mut kept = System::new(c).unwrap();
+    let a = tran::run(&mut kept, c, spec).ok().unwrap().plot;
+    let mut plain = System::new(c).unwrap();
+    plain.disable_lu_families();
+    let b = tran::run(&mut plain, c, spec).ok().unwrap().plot;
+    assert_eq!(plain.lu_family_reuses(), 0);
+    assert!(
+        kept.lu_family_reuses() > 20,
+        "{} reuses",
+        kept.lu_family_reuses()
+    );
+    assert!(
+        kept.lu_columns_recomputed() * 20 < plain.lu_columns_recomputed() * 19,
+        "{} vs {} columns",
+        kept.lu_columns_recomputed(),
+        plain.lu_columns_recomputed()
+    );
+    let mut currents = 0;
+    for va in a.vectors.iter().filter(|v| v.name.starts_with("i(")) {
+        let vb = b.vectors.iter().find(|v| v.name == va.name).unwrap();
+        let ta = &a.scale.data;
+        let range = va.data.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v))
+            - va.data.iter().fold(f64::INFINITY, |m, &v| m.min(v));
+        assert!(range > 0.0, "{}", va.name);
+        // The time points may differ in their last bits: compare at b's points by
+        // linear interpolation in a's.
+        for (t, &y) in b.scale.data.iter().zip(&vb.data) {
+            let k = ta.partition_point(|&s| s < *t).min(ta.len() - 1);
+            let ya = if k == 0 || ta[k] == *t {
+                va.data[k]
+            } else {
+                let w = (t - ta[k - 1]) / (ta[k] - ta[k - 1]);
+                va.data[k - 1] + w * (va.data[k] - va.data[k - 1])
+            };
+            assert!((ya - y).abs() <= 1e-9 * range, "{} at {t}", va.name);
+        }
+        currents += 1;
+    }
+    assert!(currents >= 8, "{currents} read currents");
+}
+
 /// The same on ngspice cross-check circuits whose devices carry charges (gate and junction
 /// capacitances, re-evaluated after convergence without an assembly), with first iterations
 /// assembled partially when the step keeps its integration coefficient, and with rejected

@@ -121,7 +121,6 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
     sys.integ.delta_old = [max_step; 4];
     let mut first = true;
     let mut x_prev = sys.x.clone();
-    let mut x_pred = sys.x.clone();
     // The point before the attempt (restored on rejection); swapped into `x_prev` on
     // acceptance, so no vector is allocated per step.
     let mut x_saved = sys.x.clone();
@@ -153,17 +152,18 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
             sys.attempt += 1;
             sys.integ.set_step(delta, order);
             let t_new = time + delta;
-            // Initial guess: linear extrapolation of the last two accepted points.
+            // The accepted point moves to `x_saved` (`sys.x` holds it: at a retry it was
+            // restored), and the initial guess, a linear extrapolation of the last two
+            // accepted points, is written over what `x_saved` held.
+            std::mem::swap(&mut x_saved, &mut sys.x);
             if !first {
                 let r = delta / sys.integ.delta_old[1];
-                for ((p, x), xp) in x_pred.iter_mut().zip(&sys.x).zip(&x_prev) {
+                for ((p, x), xp) in sys.x.iter_mut().zip(&x_saved).zip(&x_prev) {
                     *p = x + r * (x - xp);
                 }
             } else {
-                x_pred.copy_from_slice(&sys.x);
+                sys.x.copy_from_slice(&x_saved);
             }
-            x_saved.copy_from_slice(&sys.x);
-            sys.x.copy_from_slice(&x_pred);
             if sys.attempt > 1 {
                 // A rejected attempt wrote the present states; `rotate_states` already made
                 // them equal to the last accepted point for the first attempt.

@@ -139,6 +139,7 @@ fn summary_json(out: &SimOutput) -> String {
         "newton_iterations": s.newton_iterations,
         "lu_factorizations": s.lu_factorizations,
         "lu_columns_recomputed": out.lu_columns_recomputed,
+        "lu_family_reuses": out.lu_family_reuses,
         "device_bypasses": s.device_bypasses,
         "latent_devices": s.latent_devices,
         "chord_iterations": s.chord_iterations,

@@ -135,6 +135,16 @@ pub struct GpLu {
     checked: bool,
     /// The helper thread for two-way work (None: everything on the caller's thread).
     pair: Option<Arc<SpinPair>>,
+    /// Numeric factorizations kept for other matrix families (see
+    /// [`LinearSolver::select_family`]), all with the present patterns and pivot sequence;
+    /// the family of the factors in hand; how many slots the memory budget allows (0: not
+    /// yet computed); a use counter for least-recently-used eviction.
+    families: Vec<FamilySlot>,
+    family: u64,
+    family_capacity: usize,
+    family_clock: u64,
+    /// Family switches that found the family's own factors kept.
+    pub family_hits: usize,
     /// Counters: full factorizations and refactorizations.
     pub full_factorizations: usize,
     pub refactorizations: usize,
@@ -237,6 +247,11 @@ impl GpLu {
             row_max: vec![0; n],
             checked: false,
             pair: None,
+            families: Vec::new(),
+            family: NO_FAMILY,
+            family_capacity: 0,
+            family_clock: 0,
+            family_hits: 0,
             full_factorizations: 0,
             refactorizations: 0,
             refactored_columns: 0,
@@ -257,6 +272,9 @@ impl GpLu {
         let n = self.n;
         self.full_factorizations += 1;
         self.checked = false;
+        // Kept factors follow the old pivot sequence and patterns.
+        self.families.clear();
+        self.family_capacity = 0;
         self.l_row.clear();
         self.l_val.clear();
         self.u_row.clear();
@@ -647,6 +665,87 @@ impl GpLu {
     }
 }
 
+/// No family selected yet.
+const NO_FAMILY: u64 = u64::MAX;
+/// Memory the kept factorizations of other families may take, in bytes (16 MB per slot at
+/// 256×256 1T1R).
+const FAMILY_BUDGET_BYTES: usize = 256 << 20;
+/// At most this many factorizations are kept besides the one in hand: a crossbar read
+/// cycles through ≈ 10 step sizes after every source corner (4, 8, 16, 32 ps …), and a
+/// least-recently-used cache smaller than the cycle would miss every time.
+const MAX_FAMILIES: usize = 16;
+
+/// One kept numeric factorization (the patterns are shared): the values a refactorization
+/// reads and writes, consistent with each other — `b_prev` holds, per B entry, the value
+/// its column was last computed from.
+struct FamilySlot {
+    family: u64,
+    last_used: u64,
+    l_val: Vec<f64>,
+    u_val: Vec<f64>,
+    u_diag: Vec<f64>,
+    b_prev: Vec<f64>,
+}
+
+impl GpLu {
+    /// Swaps the factors in hand with those kept for `family` (or, when none are kept,
+    /// with a copy of them while the budget allows, else with the least recently used
+    /// slot): the next refactorization then recomputes only the columns that moved since
+    /// those factors were computed. Any kept slot is a valid starting point, because
+    /// refactorization compares every column with the values in its `b_prev`; the family
+    /// only picks the slot likely to differ least. At a transient's step-size change
+    /// (a new ag₀ moves every capacitor's diagonal) the factors of the last point with
+    /// that step size differ only where the circuit's state moved since then.
+    fn switch_family(&mut self, family: u64) {
+        if family == self.family {
+            return;
+        }
+        let old = std::mem::replace(&mut self.family, family);
+        if !self.have_pattern || old == NO_FAMILY {
+            return;
+        }
+        if self.family_capacity == 0 {
+            let bytes = 8 * (self.l_val.len() + self.u_val.len() + self.n + self.b_prev.len());
+            self.family_capacity = (FAMILY_BUDGET_BYTES / bytes.max(1)).clamp(1, MAX_FAMILIES);
+        }
+        self.family_clock += 1;
+        let idx = match self.families.iter().position(|s| s.family == family) {
+            Some(i) => {
+                self.family_hits += 1;
+                i
+            }
+            None if self.families.len() < self.family_capacity => {
+                self.families.push(FamilySlot {
+                    family,
+                    last_used: 0,
+                    l_val: self.l_val.clone(),
+                    u_val: self.u_val.clone(),
+                    u_diag: self.u_diag.clone(),
+                    b_prev: self.b_prev.clone(),
+                });
+                self.families.len() - 1
+            }
+            None => {
+                let (i, _) = self
+                    .families
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, s)| s.last_used)
+                    .expect("capacity is at least one");
+                i
+            }
+        };
+        let slot = &mut self.families[idx];
+        std::mem::swap(&mut slot.l_val, &mut self.l_val);
+        std::mem::swap(&mut slot.u_val, &mut self.u_val);
+        std::mem::swap(&mut slot.u_diag, &mut self.u_diag);
+        std::mem::swap(&mut slot.b_prev, &mut self.b_prev);
+        slot.family = old;
+        slot.last_used = self.family_clock;
+        self.prev_matches_last = false;
+    }
+}
+
 /// Minimum size for a two-thread factorization and solve (the helper's own threshold).
 const PARALLEL_MIN_UNKNOWNS: usize = crate::spin_pair::MIN_UNKNOWNS;
 
@@ -941,6 +1040,14 @@ impl MapOrNone for usize {
 }
 
 impl LinearSolver for GpLu {
+    fn select_family(&mut self, family: u64) {
+        self.switch_family(family);
+    }
+
+    fn family_reuses(&self) -> usize {
+        self.family_hits
+    }
+
     fn factor(&mut self, values: &[f64]) -> Result<bool, SolveError> {
         let result = self.factor_with(values, false);
         self.prev_matches_last = result.is_ok();
@@ -988,17 +1095,38 @@ impl LinearSolver for GpLu {
     }
 
     fn solve(&mut self, rhs: &mut [f64]) {
-        let n = self.n;
-        if n == 0 || !self.have_pattern {
+        if self.n == 0 || !self.have_pattern {
             return;
         }
-        // `work` and `y` are fully overwritten below, so neither needs clearing (the
-        // factorization's work vector `x` stays untouched and clean).
-        let (work, y) = (&mut self.solve_work, &mut self.solve_y);
         // c = P b (B row numbering).
-        for (w, &p) in work.iter_mut().zip(&self.perm) {
+        for (w, &p) in self.solve_work.iter_mut().zip(&self.perm) {
             *w = rhs[p];
         }
+        self.solve_permuted(rhs);
+    }
+
+    fn solve_from(&mut self, rhs: &[f64], out: &mut [f64]) {
+        if self.n == 0 || !self.have_pattern {
+            out.copy_from_slice(rhs);
+            return;
+        }
+        assert_eq!(rhs.len(), out.len());
+        for (w, &p) in self.solve_work.iter_mut().zip(&self.perm) {
+            *w = rhs[p];
+        }
+        self.solve_permuted(out);
+    }
+}
+
+impl GpLu {
+    /// The substitutions for the permuted right-hand side in `solve_work`, and the solution
+    /// written to `out` in the caller's order.
+    fn solve_permuted(&mut self, out: &mut [f64]) {
+        let n = self.n;
+        // `work` and `y` are fully overwritten (work by the caller's permutation), so
+        // neither needs clearing (the factorization's work vector `x` stays untouched and
+        // clean).
+        let (work, y) = (&mut self.solve_work, &mut self.solve_y);
         assert!(self.checked);
         let factors = Factors {
             prow: &self.prow,
@@ -1050,7 +1178,7 @@ impl LinearSolver for GpLu {
             }
         }
         for (&p, &v) in self.perm.iter().zip(y.iter()) {
-            rhs[p] = v;
+            out[p] = v;
         }
     }
 }
@@ -1267,6 +1395,62 @@ mod tests {
         assert!(m.factor_and_solve(&mut lu, &b).1 < 1e-12);
         assert_eq!(lu.refactorizations, 1);
         assert!(lu.refactored_columns > 0 && lu.refactored_columns <= 20);
+    }
+
+    /// Factor families: a matrix family whose every diagonal moves with a parameter (as a
+    /// capacitor's companion moves with the step size) refactors, back in a family seen
+    /// before, only the columns that moved since that family's kept factors — not every
+    /// column, as from the other family's factors — and still solves to 1e-12. A full
+    /// factorization (new pivots) drops the kept factors.
+    #[test]
+    fn kept_family_factors_refactor_only_what_moved() {
+        let n = 40;
+        let b: Vec<f64> = (0..n).map(|i| 1.0 + i as f64).collect();
+        // Two independent blocks of 20; family f adds f to every diagonal.
+        let matrix = |f: f64| Tridiagonal::new(n, 20, |_| 4.0 + f, -1.0, -1.5);
+        let (family_a, family_b) = (0.5f64, 2.0f64);
+        let mut with = GpLu::new(&matrix(family_a).asm).unwrap();
+        let mut without = GpLu::new(&matrix(family_a).asm).unwrap();
+        for lu in [&mut with, &mut without] {
+            lu.select_family(family_a.to_bits());
+            assert!(matrix(family_a).factor_and_solve(lu, &b).1 < 1e-12);
+            lu.select_family(family_b.to_bits());
+            assert!(matrix(family_b).factor_and_solve(lu, &b).1 < 1e-12);
+        }
+        // Back to family a with one entry of the second block changed: only the columns
+        // from unknown 30 to the end of its block depend on it.
+        let mut changed = matrix(family_a);
+        *changed.entry(30, 30) += 1.0;
+        with.select_family(family_a.to_bits());
+        let before = (with.refactored_columns, without.refactored_columns);
+        assert!(changed.factor_and_solve(&mut with, &b).1 < 1e-12);
+        assert!(changed.factor_and_solve(&mut without, &b).1 < 1e-12);
+        let recomputed = with.refactored_columns - before.0;
+        assert!((1..=11).contains(&recomputed), "{recomputed} columns");
+        assert_eq!(without.refactored_columns - before.1, n);
+        assert_eq!(with.family_reuses(), 1);
+        // Family b's factors were kept too: its unchanged matrix recomputes nothing.
+        with.select_family(family_b.to_bits());
+        let (worked, residual) = matrix(family_b).factor_and_solve(&mut with, &b);
+        assert!(!worked && residual < 1e-12, "{worked} {residual}");
+        assert_eq!(with.family_reuses(), 2);
+        // New pivots (tiny diagonals in the first block) force a full factorization, which
+        // drops the slots.
+        let mut repivot = matrix(family_b);
+        for i in 1..=20 {
+            *repivot.entry(i, i) = 1e-14;
+        }
+        assert!(repivot.factor_and_solve(&mut with, &b).1 < 1e-10);
+        assert!(with.full_factorizations >= 2 && with.families.is_empty());
+        // (Refactoring a diagonally dominant matrix with those off-diagonal pivots loses
+        // digits — as without families — so only the bookkeeping is checked here.)
+        with.select_family(family_a.to_bits());
+        assert!(changed.factor_and_solve(&mut with, &b).1 < 1e-6);
+        assert_eq!(
+            with.family_reuses(),
+            2,
+            "no kept factors of family a remain"
+        );
     }
 
     /// Change detection: a last-bit move of an entry (below `REUSE_RTOL`) recomputes

@@ -53,11 +53,28 @@ pub trait LinearSolver: Send {
     /// Numeric factorization of the matrix with the pattern given at construction.
     /// `Ok(false)`: the values equal the last factorization's and nothing was recomputed.
     fn factor(&mut self, values: &[f64]) -> Result<bool, SolveError>;
+    /// Tells the solver that the next matrices belong to `family` (in a transient, the
+    /// integration coefficient ag₀, on which every capacitor's companion conductance
+    /// depends). A backend may keep one factorization per family and refactor from the
+    /// matching one; its answers must be those of refactoring from the last factorization,
+    /// to within its change tolerance.
+    fn select_family(&mut self, _family: u64) {}
     /// Solve in place with the last factorization.
     fn solve(&mut self, rhs: &mut [f64]);
+    /// Solve with the last factorization for `rhs`, into `out` (same length); a backend
+    /// whose first step permutes the right-hand side reads `rhs` there instead of a copy.
+    fn solve_from(&mut self, rhs: &[f64], out: &mut [f64]) {
+        out.copy_from_slice(rhs);
+        self.solve(out);
+    }
     /// Columns recomputed by all factorizations so far (a full factorization counts every
     /// column; partial refactorization only the changed ones); 0 if unknown.
     fn columns_recomputed(&self) -> usize {
+        0
+    }
+    /// Factorizations that started from the kept factors of the selected family (see
+    /// [`LinearSolver::select_family`]); 0 if the backend keeps none.
+    fn family_reuses(&self) -> usize {
         0
     }
     /// Stored nonzeros of the factors (fill-in diagnostics); 0 if unknown.
