@@ -10,7 +10,9 @@ use crate::circuit::{Circuit, Method, Options};
 use crate::devices::{
     self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval, States, TruncCtx,
 };
-use crate::linalg::{Assembler, Factored, GatherHalves, GpLu, LinearSolver, PatternBuilder, Pull};
+use crate::linalg::{
+    Assembler, Factored, GatherHalves, GpLu, LinearSolver, PatternBuilder, Pull, RowPattern,
+};
 use crate::results::Stats;
 use crate::spin_pair::SpinPair;
 
@@ -155,6 +157,8 @@ pub struct System {
     /// Rebuilds only the entries that evaluated devices stamp, at a time point's repeated
     /// Newton iterations (None when the devices' slots are not one contiguous range each).
     pull: Option<Pull>,
+    /// The pattern by rows, made at the first two-thread chord residual.
+    residual_rows: Option<RowPattern>,
     /// Whether the LU is told each iteration's integration coefficient
     /// ([`LinearSolver::select_family`]).
     lu_families: bool,
@@ -395,6 +399,7 @@ impl System {
             clear_halves,
             stamps_synced: false,
             pull,
+            residual_rows: None,
             lu_families: true,
             dev_slots,
             evaluated: Default::default(),
@@ -906,8 +911,7 @@ impl System {
                 // x + A₀⁻¹(b − A·x): the fixed point is the exact solution of A·x = b; the
                 // older factors A₀ only slow the convergence towards it.
                 self.stats.chord_iterations += 1;
-                self.asm
-                    .residual_into(&self.values, &self.x[1..], &self.rhs, xnew);
+                self.chord_residual(xnew);
                 self.solver.solve(xnew);
                 for (v, &x) in xnew.iter_mut().zip(&self.x[1..]) {
                     *v += x;
@@ -972,6 +976,28 @@ impl System {
                 .map(|&(eq, r)| (self.eq_names.get(eq).cloned().unwrap_or_default(), r))
                 .collect(),
         })
+    }
+
+    /// The chord step's residual b − A·x into `out`: by rows in two halves when the
+    /// helper thread is there (the same bits as the serial column sweep).
+    fn chord_residual(&mut self, out: &mut [f64]) {
+        let (values, x, rhs) = (&self.values[..], &self.x[1..], &self.rhs[..]);
+        match self.pair.as_deref() {
+            Some(pair) => {
+                let rows = self
+                    .residual_rows
+                    .get_or_insert_with(|| self.asm.row_pattern());
+                let mid = out.len() / 2;
+                let n = out.len();
+                let (first, second) = out.split_at_mut(mid);
+                let rows = &*rows;
+                pair.join(
+                    || rows.residual_rows(0..mid, values, x, rhs, first),
+                    || rows.residual_rows(mid..n, values, x, rhs, second),
+                );
+            }
+            None => self.asm.residual_into(values, x, rhs, out),
+        }
     }
 
     /// Shift state history after an accepted time point: states[k] ← states[k−1], for the
