@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::linear::LinearPart;
+use super::linear::{CapLteHistory, LinearPart};
 use crate::circuit::{Circuit, Method, Options};
 use crate::devices::{
     self, Device, InitPhase, Integrator, LoadCtx, Mode, Setup, SourceEval, States, TruncCtx,
@@ -157,6 +157,8 @@ pub struct System {
     /// Rebuilds only the entries that evaluated devices stamp, at a time point's repeated
     /// Newton iterations (None when the devices' slots are not one contiguous range each).
     pull: Option<Pull>,
+    /// The capacitors' charge differences of the last accepted points (truncation check).
+    pub cap_lte: CapLteHistory,
     /// The pattern by rows, made at the first two-thread chord residual.
     residual_rows: Option<RowPattern>,
     /// Whether the LU is told each iteration's integration coefficient
@@ -399,6 +401,7 @@ impl System {
             clear_halves,
             stamps_synced: false,
             pull,
+            cap_lte: CapLteHistory::default(),
             residual_rows: None,
             lu_families: true,
             dev_slots,
@@ -1071,9 +1074,24 @@ impl System {
     /// Smallest step the local truncation error of all devices allows (ngspice CKTtrunc) at
     /// the present order. When that order is 1 also returns the capacitors' bound at order 2
     /// (computed in the same pass) for [`System::truncation_order2`].
-    pub fn truncation(&self) -> (f64, f64) {
-        let ctx = self.trunc_ctx();
-        let (caps, caps2) = self.linear.truncate(&ctx, self.pair.as_deref());
+    pub fn truncation(&mut self) -> (f64, f64) {
+        let o = &self.options;
+        let ctx = TruncCtx {
+            integ: &self.integ,
+            states: [
+                &self.states[0],
+                &self.states[1],
+                &self.states[2],
+                &self.states[3],
+            ],
+            reltol: o.reltol,
+            abstol: o.abstol,
+            chgtol: o.chgtol,
+            trtol: o.trtol,
+        };
+        let (caps, caps2) = self
+            .linear
+            .truncate(&ctx, self.pair.as_deref(), &mut self.cap_lte);
         let bound = self
             .truncating
             .iter()

@@ -458,6 +458,53 @@ fn lu_families_keep_the_1t1r_answer() {
     assert!(currents >= 8, "{currents} read currents");
 }
 
+/// The truncation check's differences kept from the last accepted point give the bits of
+/// recomputing them: the same time points and outputs, on the crossbar read and on
+/// cross-check circuits with breakpoints, an order change and rejected steps.
+#[test]
+fn kept_lte_differences_are_bit_identical() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/netlists");
+    let mut cases = vec![crossbar_8x8_read()];
+    for name in [
+        "nmos_stiff_retry.cir",
+        "rc_pulse_count.cir",
+        "diode_reverse_recovery.cir",
+    ] {
+        let parsed = crate::netlist::load(&dir.join(name));
+        assert!(!parsed.diagnostics.has_errors(), "{name}");
+        let spec = parsed
+            .circuit
+            .analyses
+            .iter()
+            .find_map(tran::TranSpec::of)
+            .expect("a transient");
+        cases.push((parsed.circuit, spec));
+    }
+    let mut rejected = 0;
+    for (c, spec) in &cases {
+        let mut kept = System::new(c).unwrap();
+        let a = tran::run(&mut kept, c, *spec).ok().unwrap().plot;
+        let mut full = System::new(c).unwrap();
+        full.cap_lte.disable();
+        let b = tran::run(&mut full, c, *spec).ok().unwrap().plot;
+        let title = c.title.lines().next().unwrap_or_default();
+        assert!(a.scale.data.len() > 20, "{title}");
+        assert!(
+            a.scale.data == b.scale.data,
+            "{title}: the time points differ"
+        );
+        for (va, vb) in a.vectors.iter().zip(&b.vectors) {
+            assert!(va.data == vb.data, "{title}: {} differs", va.name);
+        }
+        assert_eq!(
+            kept.stats.rejected_steps, full.stats.rejected_steps,
+            "{title}"
+        );
+        rejected += kept.stats.rejected_steps;
+    }
+    assert!(rejected > 0, "no case rejected a step");
+}
+
 /// The same on ngspice cross-check circuits whose devices carry charges (gate and junction
 /// capacitances, re-evaluated after convergence without an assembly), with first iterations
 /// assembled partially when the step keeps its integration coefficient, and with rejected

@@ -120,6 +120,7 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
     let max_order = if sys.options.maxord >= 2 { 2 } else { 1 };
     sys.integ.delta_old = [max_step; 4];
     let mut first = true;
+    sys.cap_lte.reset();
     let mut x_prev = sys.x.clone();
     // The point before the attempt (restored on rejection); swapped into `x_prev` on
     // acceptance, so no vector is allocated per step.
@@ -230,6 +231,7 @@ pub fn run(sys: &mut System, circuit: &Circuit, spec: TranSpec) -> Result<TranRe
                 std::mem::swap(&mut x_prev, &mut x_saved);
                 sys.accept_point();
                 sys.integ.accept();
+                sys.cap_lte.accept();
                 sys.stats.accepted_steps += 1;
                 let p_now = sys.source_power(&at(t_new));
                 energy += 0.5 * (p_now + p_prev) * (t_new - time);
