@@ -11,6 +11,7 @@
 //! truncation error, history and saved quantities see the same numbers.
 
 use crate::circuit::Method;
+use crate::devices::integrate::{EULER, GEAR2, TRAPEZOIDAL};
 use crate::devices::{BulkLinear, Device, Integrator, Mode, States, TruncCtx};
 use crate::linalg::Assembler;
 use crate::spin_pair::SpinPair;
@@ -233,21 +234,27 @@ impl LinearPart {
         mode: Mode,
         uic_start: bool,
     ) {
-        for cap in &self.caps[caps] {
-            let s = cap.state as usize;
-            let mut v = x[cap.a as usize] - x[cap.b as usize];
-            if uic_start && !cap.ic.is_nan() {
-                v = cap.ic;
+        let caps = &self.caps[caps];
+        if mode == Mode::Dc || uic_start {
+            for cap in caps {
+                let s = cap.state as usize;
+                let mut v = x[cap.a as usize] - x[cap.b as usize];
+                if uic_start && !cap.ic.is_nan() {
+                    v = cap.ic;
+                }
+                state0[s] = cap.c * v;
+                if mode != Mode::Dc {
+                    state0[s + 1] = 0.0;
+                }
             }
-            state0[s] = cap.c * v;
-            if mode == Mode::Dc {
-                continue;
-            }
-            if uic_start {
-                state0[s + 1] = 0.0;
-            } else {
-                integ.integrate(state0, hist, s);
-            }
+            return;
+        }
+        // A transient iterate: the companion formula chosen once, outside the loop (the
+        // arithmetic of `Integrator::integrate`).
+        match integ.formula() {
+            EULER => set_cap_states::<EULER>(caps, x, state0, hist, integ),
+            TRAPEZOIDAL => set_cap_states::<TRAPEZOIDAL>(caps, x, state0, hist, integ),
+            _ => set_cap_states::<GEAR2>(caps, x, state0, hist, integ),
         }
     }
 
@@ -321,6 +328,22 @@ impl LinearPart {
         } else {
             (min2, min2)
         }
+    }
+}
+
+/// [`LinearPart::set_states_of`] in a transient, by companion formula `F`.
+fn set_cap_states<const F: u8>(
+    caps: &[BulkCap],
+    x: &[f64],
+    state0: &mut States<'_>,
+    hist: &[&[f64]; 3],
+    integ: &Integrator,
+) {
+    for cap in caps {
+        let s = cap.state as usize;
+        let q = cap.c * (x[cap.a as usize] - x[cap.b as usize]);
+        state0[s] = q;
+        state0[s + 1] = integ.current::<F>(q, hist, s);
     }
 }
 
@@ -398,6 +421,23 @@ fn build_point_part(
     let Some((integ, hist)) = companions else {
         return;
     };
+    // The companion formula chosen once, outside the capacitor loop.
+    match integ.formula() {
+        EULER => add_companions::<EULER>(caps, first, values, rhs, integ, hist),
+        TRAPEZOIDAL => add_companions::<TRAPEZOIDAL>(caps, first, values, rhs, integ, hist),
+        _ => add_companions::<GEAR2>(caps, first, values, rhs, integ, hist),
+    }
+}
+
+/// The capacitors' companions of [`build_point_part`], by companion formula `F`.
+fn add_companions<const F: u8>(
+    caps: &[BulkCap],
+    first: (usize, usize),
+    mut values: Option<&mut [f64]>,
+    rhs: &mut [f64],
+    integ: &Integrator,
+    hist: &[&[f64]; 3],
+) {
     let ag0 = integ.ag[0];
     // Row r of the rhs is `rhs[r - 1 - first.1]` here; ground (0) and rows outside the part
     // wrap to indices past the end.
@@ -417,7 +457,7 @@ fn build_point_part(
             cap.b.wrapping_sub(r0) as usize,
         );
         if a < rhs.len() || b < rhs.len() {
-            let ih = integ.history_current(hist, cap.state as usize);
+            let ih = integ.history_current_of::<F>(hist, cap.state as usize);
             if let Some(r) = rhs.get_mut(a) {
                 *r -= ih;
             }

@@ -29,6 +29,12 @@ impl Default for Integrator {
     }
 }
 
+/// Companion formulas ([`Integrator::formula`]): backward Euler (order 1), trapezoidal,
+/// Gear order 2.
+pub const EULER: u8 = 0;
+pub const TRAPEZOIDAL: u8 = 1;
+pub const GEAR2: u8 = 2;
+
 impl Integrator {
     /// Set coefficients for a step of length `h` (history of steps in `delta_old[1..]`).
     pub fn set_step(&mut self, h: f64, order: usize) {
@@ -56,6 +62,28 @@ impl Integrator {
         self.delta_old[1] = self.delta_old[0];
     }
 
+    /// The companion formula of the present method and order: one of [`EULER`],
+    /// [`TRAPEZOIDAL`], [`GEAR2`], for [`Integrator::current`] and
+    /// [`Integrator::history_current_of`] (loops over many capacitors choose it once).
+    #[inline]
+    pub fn formula(&self) -> u8 {
+        match (self.method, self.order) {
+            (_, 1) => EULER,
+            (Method::Trapezoidal, _) => TRAPEZOIDAL,
+            (Method::Gear, _) => GEAR2,
+        }
+    }
+
+    /// Current of the charge `q_now` at the state `q`, given its history, by formula `F`.
+    #[inline(always)]
+    pub fn current<const F: u8>(&self, q_now: f64, hist: &[&[f64]; 3], q: usize) -> f64 {
+        match F {
+            EULER => self.ag[0] * q_now + self.ag[1] * hist[0][q],
+            TRAPEZOIDAL => self.ag[0] * (q_now - hist[0][q]) - hist[0][q + 1],
+            _ => self.ag[0] * q_now + self.ag[1] * hist[0][q] + self.ag[2] * hist[1][q],
+        }
+    }
+
     /// Current of the charge in `state0[q]` given history; writes it into `state0[q+1]`.
     /// Returns `(i, ∂i/∂q)`.
     #[inline]
@@ -63,25 +91,25 @@ impl Integrator {
     where
         S: std::ops::IndexMut<usize, Output = f64> + ?Sized,
     {
-        let i = match (self.method, self.order) {
-            (_, 1) => self.ag[0] * state0[q] + self.ag[1] * hist[0][q],
-            (Method::Trapezoidal, _) => self.ag[0] * (state0[q] - hist[0][q]) - hist[0][q + 1],
-            (Method::Gear, _) => {
-                self.ag[0] * state0[q] + self.ag[1] * hist[0][q] + self.ag[2] * hist[1][q]
-            }
+        let q_now = state0[q];
+        let i = match self.formula() {
+            EULER => self.current::<EULER>(q_now, hist, q),
+            TRAPEZOIDAL => self.current::<TRAPEZOIDAL>(q_now, hist, q),
+            _ => self.current::<GEAR2>(q_now, hist, q),
         };
         state0[q + 1] = i;
         (i, self.ag[0])
     }
 
-    /// The part of [`Integrator::integrate`]'s current that does not depend on the present
-    /// charge: `i = ag[0]·q + history_current`. A linear capacitor's companion source.
-    #[inline]
-    pub fn history_current(&self, hist: &[&[f64]; 3], q: usize) -> f64 {
-        match (self.method, self.order) {
-            (_, 1) => self.ag[1] * hist[0][q],
-            (Method::Trapezoidal, _) => -self.ag[0] * hist[0][q] - hist[0][q + 1],
-            (Method::Gear, _) => self.ag[1] * hist[0][q] + self.ag[2] * hist[1][q],
+    /// The part of [`Integrator::current`] that does not depend on the present charge
+    /// (`i = ag[0]·q + history current`), by formula `F`: a linear capacitor's companion
+    /// source.
+    #[inline(always)]
+    pub fn history_current_of<const F: u8>(&self, hist: &[&[f64]; 3], q: usize) -> f64 {
+        match F {
+            EULER => self.ag[1] * hist[0][q],
+            TRAPEZOIDAL => -self.ag[0] * hist[0][q] - hist[0][q + 1],
+            _ => self.ag[1] * hist[0][q] + self.ag[2] * hist[1][q],
         }
     }
 
