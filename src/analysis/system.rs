@@ -1075,20 +1075,8 @@ impl System {
     /// the present order. When that order is 1 also returns the capacitors' bound at order 2
     /// (computed in the same pass) for [`System::truncation_order2`].
     pub fn truncation(&mut self) -> (f64, f64) {
-        let o = &self.options;
-        let ctx = TruncCtx {
-            integ: &self.integ,
-            states: [
-                &self.states[0],
-                &self.states[1],
-                &self.states[2],
-                &self.states[3],
-            ],
-            reltol: o.reltol,
-            abstol: o.abstol,
-            chgtol: o.chgtol,
-            trtol: o.trtol,
-        };
+        // Built from the fields (not `trunc_ctx`) so that `cap_lte` can be borrowed apart.
+        let ctx = trunc_ctx_of(&self.integ, &self.states, &self.options);
         let (caps, caps2) = self
             .linear
             .truncate(&ctx, self.pair.as_deref(), &mut self.cap_lte);
@@ -1116,20 +1104,7 @@ impl System {
     }
 
     fn trunc_ctx(&self) -> TruncCtx<'_> {
-        let o = &self.options;
-        TruncCtx {
-            integ: &self.integ,
-            states: [
-                &self.states[0],
-                &self.states[1],
-                &self.states[2],
-                &self.states[3],
-            ],
-            reltol: o.reltol,
-            abstol: o.abstol,
-            chgtol: o.chgtol,
-            trtol: o.trtol,
-        }
+        trunc_ctx_of(&self.integ, &self.states, &self.options)
     }
 
     /// Smallest device-imposed maximum step (s).
@@ -1165,5 +1140,17 @@ impl System {
         v.sort_by(|a, b| b.1.total_cmp(&a.1));
         v.truncate(5);
         v
+    }
+}
+
+/// The truncation check's view of an integrator, the state history and the tolerances.
+fn trunc_ctx_of<'a>(integ: &'a Integrator, states: &'a [Vec<f64>; 4], o: &Options) -> TruncCtx<'a> {
+    TruncCtx {
+        integ,
+        states: [&states[0], &states[1], &states[2], &states[3]],
+        reltol: o.reltol,
+        abstol: o.abstol,
+        chgtol: o.chgtol,
+        trtol: o.trtol,
     }
 }
