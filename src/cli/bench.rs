@@ -144,6 +144,8 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i
     }
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mtjsim"));
     let have_ngspice = crate::testing::ngspice_available();
+    println!("{}", machine_probe("before"));
+    println!();
     println!(
         "| N | unknowns | steps | Newton its | ngspice s | mtjsim s | speed-up | pair speed-ups | ngspice MB | mtjsim MB | max err (% range) |"
     );
@@ -241,5 +243,41 @@ fn crossbar(sizes: &[usize], ngspice_max: usize, out: &Path, repeat: usize) -> i
             code = 1;
         }
     }
+    println!();
+    println!("{}", machine_probe("after"));
     code
+}
+
+/// The card of `device_models/mtj.lib` whose kernel speed the docs quote for each machine
+/// state (`mtjsim device device_models/mtj.lib pmtj_mem bench`).
+const PROBE_CARD: &str = "pmtj_mem";
+
+/// A compute-bound yardstick printed with the table: the MTJ stepper's device-steps per
+/// second, one thread and a batch on all threads. This machine's speed changes by up to 3×
+/// from hour to hour, and not by the same factor for every program; the yardstick says which
+/// state a table saw (docs/performance.md quotes 16–17 M / 34–36 M for the fastest state
+/// seen).
+fn machine_probe(when: &str) -> String {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("device_models/mtj.lib");
+    let card = crate::netlist::load_models(&lib, Some(PROBE_CARD))
+        .ok()
+        .and_then(|(models, _)| models.get(PROBE_CARD).cloned())
+        .and_then(|m| crate::devices::mtj::MtjParams::from_model(&m).ok());
+    let (params, name) = match card {
+        Some(p) => (p, PROBE_CARD),
+        None => (
+            crate::devices::mtj::MtjParams::default(),
+            "the default card",
+        ),
+    };
+    let r = crate::devices::mtj::experiments::bench(&params, 4000, 1000, 1);
+    format!(
+        "Machine probe ({when}): MTJ stepper on {name}, {:.1} M device-steps/s on one thread, \
+         {:.1} M on {} threads ({} devices × {} steps).",
+        r.single_steps_per_s / 1e6,
+        r.batch_steps_per_s / 1e6,
+        r.threads,
+        r.devices,
+        r.steps
+    )
 }
