@@ -688,10 +688,9 @@ struct FamilySlot {
 }
 
 impl GpLu {
-    /// Swaps the factors in hand with those kept for `family` (or, when none are kept,
-    /// with a copy of them while the budget allows, else with the least recently used
-    /// slot): the next refactorization then recomputes only the columns that moved since
-    /// those factors were computed. Any kept slot is a valid starting point, because
+    /// Swaps the factors in hand with those kept for `family`, if any (else keeps a copy
+    /// of them for their own family and goes on from them): the next refactorization then
+    /// recomputes only the columns that moved since the factors it starts from. Any kept slot is a valid starting point, because
     /// refactorization compares every column with the values in its `b_prev`; the family
     /// only picks the slot likely to differ least. At a transient's step-size change
     /// (a new ag₀ moves every capacitor's diagonal) the factors of the last point with
@@ -709,40 +708,40 @@ impl GpLu {
             self.family_capacity = (FAMILY_BUDGET_BYTES / bytes.max(1)).clamp(1, MAX_FAMILIES);
         }
         self.family_clock += 1;
-        let idx = match self.families.iter().position(|s| s.family == family) {
-            Some(i) => {
-                self.family_hits += 1;
-                i
-            }
-            None if self.families.len() < self.family_capacity => {
-                self.families.push(FamilySlot {
-                    family,
-                    last_used: 0,
-                    l_val: self.l_val.clone(),
-                    u_val: self.u_val.clone(),
-                    u_diag: self.u_diag.clone(),
-                    b_prev: self.b_prev.clone(),
-                });
-                self.families.len() - 1
-            }
-            None => {
-                let (i, _) = self
-                    .families
-                    .iter()
-                    .enumerate()
-                    .min_by_key(|(_, s)| s.last_used)
-                    .expect("capacity is at least one");
-                i
-            }
-        };
-        let slot = &mut self.families[idx];
-        std::mem::swap(&mut slot.l_val, &mut self.l_val);
-        std::mem::swap(&mut slot.u_val, &mut self.u_val);
-        std::mem::swap(&mut slot.u_diag, &mut self.u_diag);
-        std::mem::swap(&mut slot.b_prev, &mut self.b_prev);
-        slot.family = old;
-        slot.last_used = self.family_clock;
-        self.prev_matches_last = false;
+        let clock = self.family_clock;
+        if let Some(i) = self.families.iter().position(|s| s.family == family) {
+            // Refactor from the family's own factors; keep those in hand for theirs.
+            self.family_hits += 1;
+            let slot = &mut self.families[i];
+            std::mem::swap(&mut slot.l_val, &mut self.l_val);
+            std::mem::swap(&mut slot.u_val, &mut self.u_val);
+            std::mem::swap(&mut slot.u_diag, &mut self.u_diag);
+            std::mem::swap(&mut slot.b_prev, &mut self.b_prev);
+            slot.family = old;
+            slot.last_used = clock;
+            self.prev_matches_last = false;
+            return;
+        }
+        // A family without kept factors refactors from those in hand (the latest point: only
+        // the family moved); a copy of them is kept for their own family, in a new slot while
+        // the budget allows, else over the least recently used one.
+        if self.families.len() < self.family_capacity {
+            self.families.push(FamilySlot {
+                family: old,
+                last_used: clock,
+                l_val: self.l_val.clone(),
+                u_val: self.u_val.clone(),
+                u_diag: self.u_diag.clone(),
+                b_prev: self.b_prev.clone(),
+            });
+        } else if let Some(slot) = self.families.iter_mut().min_by_key(|s| s.last_used) {
+            slot.l_val.copy_from_slice(&self.l_val);
+            slot.u_val.copy_from_slice(&self.u_val);
+            slot.u_diag.copy_from_slice(&self.u_diag);
+            slot.b_prev.copy_from_slice(&self.b_prev);
+            slot.family = old;
+            slot.last_used = clock;
+        }
     }
 }
 
