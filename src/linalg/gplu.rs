@@ -690,11 +690,11 @@ struct FamilySlot {
 impl GpLu {
     /// Swaps the factors in hand with those kept for `family`, if any (else keeps a copy
     /// of them for their own family and goes on from them): the next refactorization then
-    /// recomputes only the columns that moved since the factors it starts from. Any kept slot is a valid starting point, because
-    /// refactorization compares every column with the values in its `b_prev`; the family
-    /// only picks the slot likely to differ least. At a transient's step-size change
-    /// (a new ag₀ moves every capacitor's diagonal) the factors of the last point with
-    /// that step size differ only where the circuit's state moved since then.
+    /// recomputes only the columns that moved since the factors it starts from. Any kept
+    /// factorization is a valid start, because refactorization compares every column with
+    /// the values in its `b_prev`; the family only picks the one likely to differ least. At
+    /// a transient's step-size change (a new ag₀ moves every capacitor's diagonal) the
+    /// factors of the last point with that step size differ only where the circuit moved.
     fn switch_family(&mut self, family: u64) {
         if family == self.family {
             return;
@@ -1094,30 +1094,34 @@ impl LinearSolver for GpLu {
     }
 
     fn solve(&mut self, rhs: &mut [f64]) {
-        if self.n == 0 || !self.have_pattern {
-            return;
+        if self.permute_rhs(rhs) {
+            self.solve_permuted(rhs);
         }
-        // c = P b (B row numbering).
-        for (w, &p) in self.solve_work.iter_mut().zip(&self.perm) {
-            *w = rhs[p];
-        }
-        self.solve_permuted(rhs);
     }
 
     fn solve_from(&mut self, rhs: &[f64], out: &mut [f64]) {
-        if self.n == 0 || !self.have_pattern {
-            out.copy_from_slice(rhs);
-            return;
-        }
         assert_eq!(rhs.len(), out.len());
-        for (w, &p) in self.solve_work.iter_mut().zip(&self.perm) {
-            *w = rhs[p];
+        if self.permute_rhs(rhs) {
+            self.solve_permuted(out);
+        } else {
+            out.copy_from_slice(rhs);
         }
-        self.solve_permuted(out);
     }
 }
 
 impl GpLu {
+    /// c = P b into `solve_work` (B row numbering); false when there are no factors to
+    /// solve with.
+    fn permute_rhs(&mut self, rhs: &[f64]) -> bool {
+        if self.n == 0 || !self.have_pattern {
+            return false;
+        }
+        for (w, &p) in self.solve_work.iter_mut().zip(&self.perm) {
+            *w = rhs[p];
+        }
+        true
+    }
+
     /// The substitutions for the permuted right-hand side in `solve_work`, and the solution
     /// written to `out` in the caller's order.
     fn solve_permuted(&mut self, out: &mut [f64]) {

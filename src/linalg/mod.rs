@@ -339,9 +339,14 @@ impl Assembler {
         }
     }
 
-    /// The pattern by rows, for [`RowPattern::residual_rows`].
+    /// The pattern by rows (the graph edges i → j of the block triangular ordering, and
+    /// [`RowPattern::residual_rows`]).
     pub fn row_pattern(&self) -> RowPattern {
         let n = self.n;
+        assert!(
+            self.row_idx.len() <= u32::MAX as usize,
+            "32-bit row pattern"
+        );
         let mut ptr = vec![0u32; n + 1];
         for &r in &self.row_idx {
             ptr[r + 1] += 1;

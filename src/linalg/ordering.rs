@@ -26,22 +26,8 @@ const NONE: usize = usize::MAX;
 pub(super) fn btf_order(asm: &Assembler) -> Result<(Vec<usize>, Vec<usize>), SolveError> {
     let n = asm.n;
     // Row lists (CSR) of the pattern: the graph edges i → j.
-    let mut r_ptr = vec![0usize; n + 1];
-    for &r in &asm.row_idx {
-        r_ptr[r + 1] += 1;
-    }
-    for i in 0..n {
-        r_ptr[i + 1] += r_ptr[i];
-    }
-    let mut r_col = vec![0usize; asm.row_idx.len()];
-    let mut fill = r_ptr.clone();
-    for c in 0..n {
-        for k in asm.col_ptr[c]..asm.col_ptr[c + 1] {
-            let r = asm.row_idx[k];
-            r_col[fill[r]] = c;
-            fill[r] += 1;
-        }
-    }
+    let rows = asm.row_pattern();
+    let r_ptr = |i: usize| rows.ptr[i] as usize;
     // Iterative Tarjan.
     let mut index = vec![NONE; n];
     let mut low = vec![0usize; n];
@@ -55,15 +41,15 @@ pub(super) fn btf_order(asm: &Assembler) -> Result<(Vec<usize>, Vec<usize>), Sol
         if index[root] != NONE {
             continue;
         }
-        call.push((root, r_ptr[root]));
+        call.push((root, r_ptr(root)));
         index[root] = counter;
         low[root] = counter;
         counter += 1;
         scc_stack.push(root);
         on_stack[root] = true;
         while let Some(&mut (v, ref mut pos)) = call.last_mut() {
-            if *pos < r_ptr[v + 1] {
-                let w = r_col[*pos];
+            if *pos < r_ptr(v + 1) {
+                let w = rows.col[*pos] as usize;
                 *pos += 1;
                 if index[w] == NONE {
                     index[w] = counter;
@@ -71,7 +57,7 @@ pub(super) fn btf_order(asm: &Assembler) -> Result<(Vec<usize>, Vec<usize>), Sol
                     counter += 1;
                     scc_stack.push(w);
                     on_stack[w] = true;
-                    call.push((w, r_ptr[w]));
+                    call.push((w, r_ptr(w)));
                 } else if on_stack[w] {
                     low[v] = low[v].min(index[w]);
                 }
